@@ -1,0 +1,46 @@
+# make run   — set up .venv and start the web chat on the seed corpus (index built on first use)
+# make test  — set up .venv (with test extras) and run the whole test suite
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+PIP    := $(BIN)/pip install --disable-pip-version-check -q -c constraints.txt
+
+.PHONY: setup setup-test run test index eval eval-all cmrc lint clean
+
+$(VENV)/.installed: pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	# torch first, pinned to the local CPU build, so nothing later pulls CUDA wheels
+	$(PIP) torch==2.13.0
+	$(PIP) -e .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed
+	$(PIP) -e ".[test]"
+	touch $@
+
+setup: $(VENV)/.installed
+setup-test: $(VENV)/.installed-test
+
+run: setup
+	$(BIN)/python app.py
+
+test: setup-test
+	$(BIN)/python -m pytest
+
+index: setup
+	$(BIN)/qa index
+
+eval: setup
+	$(BIN)/qa eval eval/seed_questions.jsonl --mode all --report reports/seed
+
+cmrc: setup
+	$(BIN)/python -m qa.cmrc ../shared/benchmarks/cmrc2018_trial.json --out eval/cmrc
+	$(BIN)/qa index eval/cmrc/corpus --index-dir eval/cmrc/index --quiet
+	$(BIN)/qa eval eval/cmrc/questions.jsonl --index-dir eval/cmrc/index --mode all --report reports/cmrc
+
+lint: setup-test
+	$(BIN)/ruff check qa tests app.py
+
+clean:
+	rm -rf $(VENV) reports eval/cmrc
+	find index -mindepth 1 ! -name README.md -exec rm -rf {} +

@@ -1,0 +1,210 @@
+"""Clean: turn a scraped page into an article (title, metadata, body paragraphs).
+
+Scraped Chinese news pages carry navigation bars, error banners, paywall notices, lists of
+"related articles", share widgets and copyright footers. The cleaner works line by line:
+
+1. drop lines that are clutter by their own content (banners, nav bars, notices);
+2. pull metadata lines (来源/作者/编辑/dates) out into :class:`Metadata` fields;
+3. pick the title from evidence (repeated line, followed by a date, after a breadcrumb);
+4. keep the body: from the title to the last line of prose, minus link lists.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from .schema import Document, Metadata, RawFile
+
+_CLUTTER = re.compile(
+    "|".join(
+        [
+            r"^\d{3}\s+(not found|forbidden|bad gateway|error)",
+            r"^[A-Za-z][\w-]*/\d+(\.\d+)+$",  # server banners such as ZJOL/1.24.96
+            r"(您|你)?(当前|所在)的?位置",
+            r"copyright|版权所有|©|ICP备|ICP证|网安备|新办\[",
+            r"关于我们|联系方式|联系我们|法律声明|广告服务|网站地图|设为首页|加入收藏",
+            r"文明上网|发表评论|我要注册|我要评论|复制本文|扫一扫|打印本页|关闭窗口|分享到",
+            r"^\[?\s*字体|^(上一篇|下一篇)|^(查看|阅读)更多|^更多\s*(\.{3}|…)?$",
+            r"文档评论|实名认证|文档贡献者|该用户很懒|\+\s*关注$|精品文档",
+            r"^阅读次数\s*[:：]?\s*\d+$|本文档共\s*\d+\s*页",
+        ]
+    ),
+    re.IGNORECASE,
+)
+# Paywall and terms-of-service notices: several of these words in one line.
+_NOTICE_WORDS = re.compile(r"本站|本文档|付费|下载|会员|VIP|侵权|版权|退款|举报|上传|网站|权益")
+_RELATED = re.compile(
+    r"^(相关(稿件|文章|新闻|阅读|文档|链接|报道|推荐)|延伸阅读|推荐阅读|精彩推荐|热点推荐|猜你喜欢|热门(文章|推荐)|"
+    r"全省动态|系统传真|地市行动|视频播报)"
+)
+_BULLET = re.compile(r"^[·•▪◆■●▶►]")
+_BREADCRUMB = re.compile(r"位置|>\s*\S+\s*>")
+_SENTENCE_END = re.compile(r"[。！？!?]")
+_CLAUSE = re.compile(r"[，,；;。]")
+
+_DATE = r"(?<!\d)((?:19|20)\d{2}(?:年\d{1,2}月\d{1,2}日|[-/.]\d{1,2}[-/.]\d{1,2})(?:\s*\d{1,2}:\d{2})?)"
+_FIELDS = {
+    "source": re.compile(r"(?:信息)?来源\s*[:：]\s*([^\s|｜:：]+)"),
+    "author": re.compile(r"(?<!工)作者\s*[:：]\s*([^\s|｜:：]+)"),
+    "editor": re.compile(r"(?:责任)?编辑\s*[:：]\s*([^\s|｜:：]+)"),
+    "date": re.compile(r"(?:发布|发表|更新)?(?:时间|日期)\s*[:：]\s*" + _DATE),
+}
+_FIELD_NAMES = re.compile(r"^(来源|作者|编辑|信息来源|发布时间)")
+_BARE_DATE = re.compile(r"^\s*" + _DATE + r"(\s*(周|星期)[一二三四五六日天])?\s*$")
+_DATELINE = re.compile(r"^(\S{2,12}?)(\d{1,2}月\d{1,2}日)(讯|电)")
+_TITLE_SUFFIX = re.compile(r"(\.(docx?|pdf|pptx?|txt|html?))?(VIP)?$", re.IGNORECASE)
+_AUTHOR_TITLE = re.compile(r"^([\u4e00-\u9fff]{2,4})——(.{4,})$")
+
+
+@dataclass
+class _Line:
+    index: int
+    text: str
+    kind: str = "text"  # text | clutter | meta | breadcrumb | bullet | related
+
+
+def normalise(line: str) -> str:
+    """Collapse whitespace (including ideographic spaces) so patterns see one form."""
+    return re.sub(r"[ \t\u3000\xa0]+", " ", line).strip()
+
+
+def is_prose(text: str) -> bool:
+    return (len(text) >= 20 and bool(_SENTENCE_END.search(text))) or (
+        len(text) >= 40 and bool(_CLAUSE.search(text))
+    )
+
+
+def _is_nav(text: str) -> bool:
+    if text.count("|") + text.count("｜") >= 2:
+        return True
+    tokens = text.split(" ")
+    return len(tokens) >= 4 and all(len(t) <= 6 for t in tokens) and not _CLAUSE.search(text)
+
+
+def _classify(text: str, index: int) -> _Line:
+    if _BREADCRUMB.search(text) and len(text) < 80:
+        return _Line(index, text, "breadcrumb")
+    # Metadata first: a "来源: X 作者: Y 编辑: Z" footer is shaped like a nav bar.
+    if len(text) < 100 and (_BARE_DATE.match(text) or any(p.search(text) for p in _FIELDS.values())):
+        return _Line(index, text, "meta")
+    if _CLUTTER.search(text) or _is_nav(text) or len(set(_NOTICE_WORDS.findall(text))) >= 2:
+        return _Line(index, text, "clutter")
+    if _BULLET.match(text):
+        return _Line(index, text, "bullet")
+    if _RELATED.match(text) and not is_prose(text):
+        return _Line(index, text, "related")
+    return _Line(index, text)
+
+
+def extract_metadata(lines: list[_Line]) -> Metadata:
+    meta = Metadata()
+    for line in lines:
+        if line.kind != "meta":
+            continue
+        for name, pattern in _FIELDS.items():
+            match = pattern.search(line.text)
+            value = match.group(1) if match else ""
+            if value and not _FIELD_NAMES.match(value) and not getattr(meta, name):
+                setattr(meta, name, value)
+        bare = _BARE_DATE.match(line.text)
+        if bare and not meta.date:
+            meta.date = bare.group(1)
+    return meta
+
+
+def _title_key(text: str) -> str:
+    return _TITLE_SUFFIX.sub("", text).strip()
+
+
+def choose_title(lines: list[_Line], first_prose: int, hint: str = "") -> _Line | None:
+    """Score short lines before the body; the best-supported one is the title."""
+    counts: dict[str, int] = {}
+    for line in lines:
+        counts[_title_key(line.text)] = counts.get(_title_key(line.text), 0) + 1
+    best: tuple[float, _Line] | None = None
+    for pos, line in enumerate(lines):
+        if line.index >= first_prose or line.kind != "text" or not 2 <= len(line.text) <= 64:
+            continue
+        if "。" in line.text:
+            continue
+        key = _title_key(line.text)
+        score = min(counts[key] - 1, 1) * 3.0
+        if any(x.kind == "meta" for x in lines[pos + 1 : pos + 3]):
+            score += 3
+        if pos > 0 and lines[pos - 1].kind == "breadcrumb":
+            score += 2
+        if hint and key and (key in hint or hint in key):
+            score += 4
+        score -= 0.01 * (first_prose - line.index)  # prefer the line nearest the body
+        if best is None or score > best[0]:
+            best = (score, line)
+    # With no evidence at all, the short line nearest the body is still the best guess.
+    return best[1] if best is not None and best[0] > -1 else None
+
+
+def _body(lines: list[_Line], start: int, end: int, title_key: str) -> list[str]:
+    """Keep text lines from start to end (inclusive), skipping link lists and clutter."""
+    paragraphs: list[str] = []
+    in_related = False
+    for line in lines:
+        if not start <= line.index <= end:
+            continue
+        if line.kind == "related":
+            in_related = True
+            continue
+        if in_related and not is_prose(line.text):
+            continue  # headlines under a "related articles" header are not content
+        in_related = False
+        if line.kind == "bullet" and len(line.text) < 60:
+            continue
+        if line.kind not in ("text", "bullet") or _title_key(line.text) == title_key:
+            continue
+        paragraphs.append(line.text)
+    return paragraphs
+
+
+def html_to_text(html: str) -> tuple[str, str]:
+    """Visible text of an HTML page, one block per line, and its <title>."""
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(html, "html.parser")
+    title = normalise(soup.title.get_text()) if soup.title else ""
+    for tag in soup(["script", "style", "noscript", "template", "iframe", "svg", "nav", "form"]):
+        tag.decompose()
+    body = soup.body or soup
+    return body.get_text("\n"), re.split(r"\s[-_|–—]\s", title)[0] if title else ""
+
+
+def clean(raw: RawFile) -> Document:
+    """Turn a decoded file into a Document with metadata and body paragraphs."""
+    text, hint = html_to_text(raw.text) if raw.is_html else (raw.text, "")
+    if raw.name.lower().endswith((".md", ".markdown")):
+        text = re.sub(r"(?m)^\s{0,3}(#{1,6}|[-*+]|\d+\.)\s+", "", text)
+    texts = [normalise(t) for t in text.split("\n")]
+    lines = [_classify(t, i) for i, t in enumerate(texts) if t]
+    meta = extract_metadata(lines)
+    prose = [x.index for x in lines if x.kind == "text" and is_prose(x.text)]
+    if not prose:  # short notes: keep every plain line
+        prose = [x.index for x in lines if x.kind == "text"] or [0]
+    title = choose_title(lines, prose[0], hint)
+    start = title.index + 1 if title else prose[0]
+    title_text = _title_key(title.text) if title else hint
+    paragraphs = _body(lines, start, prose[-1], _title_key(title.text) if title else "")
+    _apply_dateline(paragraphs, meta)
+    meta.title = title_text or Path(raw.name).stem
+    author_title = _AUTHOR_TITLE.match(meta.title)
+    if author_title and not meta.author:
+        meta.author, meta.title = author_title.group(1), author_title.group(2)
+    return Document(doc_id=raw.name, path=raw.path, sha256=raw.sha256, meta=meta, paragraphs=paragraphs)
+
+
+def _apply_dateline(paragraphs: list[str], meta: Metadata) -> None:
+    """News datelines ("浙江在线09月20日讯") name the source and date when no field did."""
+    if not paragraphs:
+        return
+    match = _DATELINE.match(paragraphs[0])
+    if match:
+        meta.source = meta.source or match.group(1)
+        meta.date = meta.date or match.group(2)

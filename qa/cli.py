@@ -1,0 +1,203 @@
+"""The ``qa`` command: ``qa index``, ``qa ask``, ``qa eval``, ``qa serve``.
+
+Errors users can cause (missing index, missing folder, empty question, unloadable model) are
+one line on stderr and a non-zero exit, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+from .config import DEFAULT_MODEL, Settings, go_offline
+
+EXIT_USAGE = 2
+
+
+class CliError(Exception):
+    """Raised for a user-facing failure; main() prints it and exits non-zero."""
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    settings = Settings()
+    if getattr(args, "index_dir", None):
+        settings = replace(settings, index_dir=Path(args.index_dir))
+    if getattr(args, "model", None):
+        settings = replace(settings, model=args.model)
+    if getattr(args, "top_k", None):
+        if args.top_k < 1:
+            raise CliError("--top-k must be at least 1")
+        settings = settings.with_retrieval(top_k=args.top_k)
+    if getattr(args, "mode", None) in ("hybrid", "bm25", "dense"):
+        settings = settings.with_retrieval(mode=args.mode)
+    return settings
+
+
+# ---------------------------------------------------------------- qa index
+def cmd_index(args: argparse.Namespace) -> int:
+    from .encoders import load_encoder
+    from .store import build
+
+    settings = _settings(args)
+    paths = [Path(p) for p in args.paths] or list(settings.corpus)
+    encoder = load_encoder(settings.model)
+    report = build(paths, settings, encoder, progress=not args.quiet,
+                   on_stage=None if args.quiet else lambda msg: print(f"… {msg}", file=sys.stderr))
+    print(f"indexed {report.documents} documents into {report.chunks} passages in {report.seconds:.1f} s "
+          f"({report.embedded} embedded, {report.reused} reused) → {report.folder}")
+    for item in report.skipped:
+        print(f"skipped {item.path}: {item.reason}", file=sys.stderr)
+    return 0
+
+
+# ---------------------------------------------------------------- qa ask
+def _open(settings: Settings):
+    from .pipeline import Assistant
+
+    return Assistant.open(settings)
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from .render import render_answer
+
+    settings = _settings(args)
+    assistant = _open(settings)
+    color = sys.stdout.isatty()
+
+    def answer(question: str) -> None:
+        result = assistant.ask(question, top_k=settings.retrieval.top_k)
+        for note in result.notes:
+            print(f"note: {note}", file=sys.stderr)
+        if args.json:
+            print(json.dumps(result.to_json(), ensure_ascii=False), flush=True)
+        else:
+            print(render_answer(result, color=color), flush=True)
+
+    if args.question:
+        answer(" ".join(args.question))
+        return 0
+    if sys.stdin.isatty():
+        return _repl(answer)
+    status = 0
+    for line in sys.stdin:
+        if line.strip():
+            try:
+                answer(line)
+            except CliError as exc:
+                print(f"qa: error: {exc}", file=sys.stderr)
+                status = 1
+    return status
+
+
+def _repl(answer) -> int:
+    """Interactive prompt with line editing and history (readline), index loaded once."""
+    import readline
+
+    history = Path.home() / ".qa_history"
+    try:
+        readline.read_history_file(history)
+    except OSError:
+        pass
+    print("Ask about the documents (exit or Ctrl-D to quit).")
+    try:
+        while True:
+            try:
+                question = input("问> ").strip()
+            except EOFError:
+                print()
+                break
+            if question.lower() in {"exit", "quit", ":q"}:
+                break
+            if question:
+                answer(question)
+    except KeyboardInterrupt:
+        print()
+    finally:
+        try:
+            readline.write_history_file(history)
+        except OSError:
+            pass
+    return 0
+
+
+# ---------------------------------------------------------------- qa eval
+def cmd_eval(args: argparse.Namespace) -> int:
+    from .evaluation import run_cli
+
+    return run_cli(args, _settings(args))
+
+
+# ---------------------------------------------------------------- qa serve
+def cmd_serve(args: argparse.Namespace) -> int:
+    from .web import serve
+
+    serve(_settings(args), host=args.host, port=args.port, build_missing=not args.no_build)
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="qa", description="Cited answers from a folder of Chinese documents.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def index_dir(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--index-dir", metavar="DIR", help="index folder (default: index/)")
+
+    sp = sub.add_parser("index", help="index files and folders (default: seeds/)")
+    sp.add_argument("paths", nargs="*", metavar="PATH")
+    index_dir(sp)
+    sp.add_argument("--model", metavar="NAME_OR_PATH",
+                    help=f"sentence-transformers model name or path (default: {DEFAULT_MODEL})")
+    sp.add_argument("--quiet", action="store_true", help="no progress bar")
+    sp.set_defaults(func=cmd_index)
+
+    sp = sub.add_parser("ask", help="answer a question (no question: interactive prompt or stdin)")
+    sp.add_argument("question", nargs="*")
+    index_dir(sp)
+    sp.add_argument("--top-k", type=int, metavar="N", help="passages to show (default 5)")
+    sp.add_argument("--mode", choices=["hybrid", "bm25", "dense"], help="retrieval mode (default hybrid)")
+    sp.add_argument("--json", action="store_true", help="print one JSON object per question")
+    sp.set_defaults(func=cmd_ask)
+
+    sp = sub.add_parser("eval", help="evaluate retrieval and answers on a question set (JSON Lines)")
+    sp.add_argument("questions", metavar="QUESTIONS.jsonl")
+    index_dir(sp)
+    sp.add_argument("--top-k", type=int, metavar="N", help="passages per question (default 10)")
+    sp.add_argument("--results", metavar="FILE", help="write one JSON line per question")
+    sp.add_argument("--report", metavar="DIR", help="write report.md, metrics.json and a plot")
+    sp.add_argument("--mode", choices=["hybrid", "bm25", "dense", "all"], default="hybrid")
+    sp.set_defaults(func=cmd_eval)
+
+    sp = sub.add_parser("serve", help="start the web chat")
+    index_dir(sp)
+    sp.add_argument("--host", default="127.0.0.1")
+    sp.add_argument("--port", type=int, default=7860)
+    sp.add_argument("--no-build", action="store_true", help="do not build a missing index")
+    sp.set_defaults(func=cmd_serve)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    go_offline()
+    args = parser().parse_args(argv)
+    from .encoders import EncoderError
+    from .loading import CorpusPathError
+    from .pipeline import QuestionError
+    from .store import StoreError
+
+    try:
+        return args.func(args)
+    except (CliError, StoreError, CorpusPathError, QuestionError, EncoderError, ValueError) as exc:
+        print(f"qa: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("qa: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

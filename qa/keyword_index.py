@@ -1,0 +1,56 @@
+"""Keyword search: a BM25 index (bm25s) over jieba tokens, with document frequencies."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+
+
+class KeywordIndex:
+    def __init__(self, retriever, doc_freq: dict[str, int], size: int) -> None:
+        self._retriever = retriever
+        self.doc_freq = doc_freq
+        self.size = size
+
+    @classmethod
+    def build(cls, tokenised: list[list[str]]) -> "KeywordIndex":
+        import bm25s
+
+        retriever = bm25s.BM25()
+        # bm25s cannot index an empty token list; a lone placeholder keeps row numbers aligned.
+        retriever.index([toks or ["\x00"] for toks in tokenised], show_progress=False)
+        doc_freq: dict[str, int] = {}
+        for toks in tokenised:
+            for tok in set(toks):
+                doc_freq[tok] = doc_freq.get(tok, 0) + 1
+        return cls(retriever, doc_freq, len(tokenised))
+
+    def idf(self, token: str) -> float:
+        """Smoothed inverse document frequency; unseen tokens get the highest value."""
+        return math.log(1 + (self.size + 1) / (self.doc_freq.get(token, 0) + 0.5))
+
+    def search(self, tokens: list[str], k: int) -> list[tuple[int, float]]:
+        """(row, score) pairs with a positive score, best first."""
+        known = [t for t in tokens if t in self.doc_freq]
+        if not known or self.size == 0:
+            return []
+        rows, scores = self._retriever.retrieve([known], k=min(k, self.size), show_progress=False)
+        return [(int(r), float(s)) for r, s in zip(rows[0], scores[0]) if s > 0]
+
+    def save(self, folder: Path) -> None:
+        self._retriever.save(str(folder), show_progress=False)
+        (folder / "doc_freq.json").write_text(
+            json.dumps({"size": self.size, "doc_freq": self.doc_freq}, ensure_ascii=False), "utf-8"
+        )
+
+    @classmethod
+    def load(cls, folder: Path) -> "KeywordIndex":
+        import bm25s
+
+        retriever = bm25s.BM25.load(str(folder))
+        data = json.loads((folder / "doc_freq.json").read_text("utf-8"))
+        return cls(retriever, data["doc_freq"], int(data["size"]))
+

@@ -1,0 +1,86 @@
+"""The question-answering pipeline: analyse → retrieve → answer, over one opened index.
+
+>>> assistant = Assistant.open(Settings())          # doctest: +SKIP
+>>> assistant.ask("温州后进支部转化了多少个").text    # doctest: +SKIP
+'581个'
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from .answering import AnswerExtractor
+from .config import Settings
+from .crosslingual import Translator
+from .encoders import Encoder, load_encoder
+from .query import Query, QueryAnalyzer
+from .retrieval import HybridRetriever
+from .schema import Answer
+from .store import HybridIndex, open_index
+from .tokenizer import Tokenizer
+
+
+class QuestionError(ValueError):
+    """The question cannot be asked (empty); the message is shown as is."""
+
+
+@dataclass
+class Assistant:
+    settings: Settings
+    index: HybridIndex
+    encoder: Encoder
+    analyzer: QueryAnalyzer
+    retriever: HybridRetriever
+    extractor: AnswerExtractor
+
+    @classmethod
+    def open(cls, settings: Settings, encoder: Encoder | None = None,
+             tokenizer: Tokenizer | None = None) -> "Assistant":
+        """Open the index in ``settings.index_dir`` with the encoder it was built with."""
+        index = open_index(settings.index_dir)
+        if encoder is None or encoder.name != index.model:
+            encoder = load_encoder(index.model)
+        tokenizer = tokenizer or index.tokenizer()
+        settings = replace(settings, model=index.model)
+        return cls(
+            settings,
+            index,
+            encoder,
+            QueryAnalyzer(tokenizer, index.keyword, Translator()),
+            HybridRetriever(index, encoder, settings.retrieval),
+            AnswerExtractor(tokenizer, settings.answer),
+        )
+
+    def prepare(self, question: str) -> tuple[str, list[str]]:
+        """Validate a question: empty is an error, over-long is truncated with a note."""
+        question = " ".join(question.split())
+        if not question:
+            raise QuestionError("the question is empty")
+        limit = self.settings.answer.max_question_chars
+        if len(question) > limit:
+            return question[:limit], [f"question truncated to {limit} characters"]
+        return question, []
+
+    def ask(self, question: str, top_k: int | None = None, mode: str | None = None) -> Answer:
+        return self.ask_many([question], top_k=top_k, mode=mode)[0]
+
+    def ask_many(self, questions: list[str], top_k: int | None = None, mode: str | None = None) -> list[Answer]:
+        """Answer many questions, encoding them in one batch."""
+        prepared = [self.prepare(q) for q in questions]
+        queries = [self.analyzer.run(text) for text, _ in prepared]
+        mode = mode or self.settings.retrieval.mode
+        vectors = self.retriever.encode(queries) if mode != "bm25" else [None] * len(queries)
+        answers = []
+        for query, vector, (_, notes) in zip(queries, vectors, prepared):
+            answers.append(self.answer_query(query, vector, top_k, mode, notes))
+        return answers
+
+    def answer_query(self, query: Query, vector, top_k: int | None, mode: str, notes: list[str]) -> Answer:
+        """Retrieve and answer one analysed question (its vector may come from a batch)."""
+        k = top_k or self.settings.retrieval.top_k
+        # Look at least as deep as the extractor does, then report the top k.
+        hits = self.retriever.run(query, vector=vector, mode=mode, top_k=max(k, self.settings.answer.passages_considered))
+        answer = self.extractor.run(query, hits)
+        answer.passages = answer.passages[:k]
+        answer.notes = notes + answer.notes
+        return answer

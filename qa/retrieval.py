@@ -1,0 +1,60 @@
+"""Retrieve: BM25, dense, or both fused by weighted reciprocal rank fusion (RRF).
+
+RRF adds ``weight / (k + rank)`` from each retriever. It needs no score calibration between
+BM25 and cosine similarity, which live on unrelated scales.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .config import RetrievalSettings
+from .encoders import Encoder
+from .query import Query
+from .schema import Hit
+from .store import HybridIndex
+
+MODES = ("hybrid", "bm25", "dense")
+
+
+class HybridRetriever:
+    def __init__(self, index: HybridIndex, encoder: Encoder, settings: RetrievalSettings) -> None:
+        self.index = index
+        self.encoder = encoder
+        self.settings = settings
+
+    def encode(self, queries: list[Query]) -> np.ndarray:
+        """Encode many questions in one batch (evaluation runs hundreds at once)."""
+        return self.encoder.encode_queries([q.text for q in queries])
+
+    def run(self, query: Query, vector: np.ndarray | None = None, mode: str | None = None,
+            top_k: int | None = None) -> list[Hit]:
+        mode = mode or self.settings.mode
+        if mode not in MODES:
+            raise ValueError(f"unknown retrieval mode '{mode}' (choose from {', '.join(MODES)})")
+        top_k = top_k or self.settings.top_k
+        depth = max(self.settings.candidates, top_k)
+        bm25 = self.index.keyword.search(query.tokens, depth) if mode != "dense" else []
+        dense: list[tuple[int, float]] = []
+        if mode != "bm25":
+            vector = self.encoder.encode_queries([query.text])[0] if vector is None else vector
+            dense = self.index.vector.search(vector[None, :], depth)[0]
+        return self._fuse(bm25, dense, mode, top_k)
+
+    def _fuse(self, bm25: list[tuple[int, float]], dense: list[tuple[int, float]], mode: str,
+              top_k: int) -> list[Hit]:
+        s = self.settings
+        bm25_rank = {row: r for r, (row, _) in enumerate(bm25, start=1)}
+        dense_rank = {row: r for r, (row, _) in enumerate(dense, start=1)}
+        if mode == "bm25":
+            scores = {row: score for row, score in bm25}
+        elif mode == "dense":
+            scores = {row: score for row, score in dense}
+        else:
+            scores = {}
+            for row, rank in bm25_rank.items():
+                scores[row] = scores.get(row, 0.0) + s.bm25_weight / (s.rrf_k + rank)
+            for row, rank in dense_rank.items():
+                scores[row] = scores.get(row, 0.0) + s.dense_weight / (s.rrf_k + rank)
+        best = sorted(scores, key=lambda row: -scores[row])[:top_k]
+        return [Hit(self.index.chunks[row], scores[row], bm25_rank.get(row), dense_rank.get(row)) for row in best]

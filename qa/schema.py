@@ -1,0 +1,140 @@
+"""Typed records that flow through the pipeline: load → clean → chunk → index → retrieve → answer."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class RawFile:
+    """A file read from disk and decoded to text, before cleaning."""
+
+    path: str
+    name: str
+    text: str
+    encoding: str
+    sha256: str
+    is_html: bool = False
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A file that could not be used, with the reason shown to the user."""
+
+    path: str
+    reason: str
+
+
+@dataclass
+class Metadata:
+    """Article metadata found in the page; every field is optional."""
+
+    title: str = ""
+    date: str = ""
+    source: str = ""
+    author: str = ""
+    editor: str = ""
+
+    def as_dict(self) -> dict[str, str]:
+        return {k: v for k, v in asdict(self).items() if v}
+
+
+@dataclass
+class Document:
+    """A cleaned article: its body paragraphs and its metadata."""
+
+    doc_id: str  # file name, unique within an index
+    path: str
+    sha256: str
+    meta: Metadata
+    paragraphs: list[str]
+
+    @property
+    def title(self) -> str:
+        return self.meta.title or self.doc_id
+
+
+@dataclass
+class Chunk:
+    """A retrievable passage. Offsets are into the paragraph it came from."""
+
+    chunk_id: int
+    doc_id: str
+    title: str
+    paragraph: int  # 1-based paragraph number in the cleaned document; 0 = metadata card
+    start: int
+    end: int
+    text: str
+    meta: dict[str, str] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "Chunk":
+        return cls(**data)
+
+
+@dataclass
+class Hit:
+    """A chunk returned by retrieval, with its fused score and per-retriever ranks."""
+
+    chunk: Chunk
+    score: float
+    bm25_rank: int | None = None
+    dense_rank: int | None = None
+
+
+@dataclass
+class Passage:
+    """A cited passage in an answer; answer_span is a [start, end) offset into text."""
+
+    rank: int
+    hit: Hit
+    answer_span: tuple[int, int] | None = None
+    sentence_span: tuple[int, int] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        c = self.hit.chunk
+        return {
+            "rank": self.rank,
+            "doc": c.doc_id,
+            "title": c.title,
+            "paragraph": c.paragraph,
+            "text": c.text,
+            "score": round(float(self.hit.score), 6),
+            "answer_span": list(self.answer_span) if self.answer_span else None,
+            "sentence_span": list(self.sentence_span) if self.sentence_span else None,
+            "date": c.meta.get("date", ""),
+            "source": c.meta.get("source", ""),
+        }
+
+
+@dataclass
+class Answer:
+    """What the assistant says: a short answer with its citation, or an abstention."""
+
+    question: str
+    text: str | None
+    abstained: bool
+    passages: list[Passage]
+    sentence: str = ""
+    confidence: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def cited(self) -> Passage | None:
+        """The passage the answer is drawn from (None when abstaining)."""
+        if self.abstained:
+            return None
+        return next((p for p in self.passages if p.answer_span), None)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "question": self.question,
+            "answer": self.text,
+            "abstained": self.abstained,
+            "sentence": self.sentence or None,
+            "passages": [p.to_json() for p in self.passages],
+        }

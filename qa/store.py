@@ -1,0 +1,321 @@
+"""Index store: build, save and open the hybrid index, atomically and incrementally.
+
+Layout of an index folder::
+
+    manifest.json          the commit point: names the live generation and its checksums
+    g-<time>-<pid>/        one generation: chunks.jsonl, documents.json, vectors.faiss, bm25/
+
+A build writes a new generation folder, then replaces ``manifest.json`` with ``os.replace``
+(atomic). A crash or Ctrl-C before that leaves the previous manifest pointing at the previous,
+intact generation. Vectors of chunks whose text is unchanged are copied from the previous
+index, so re-running ``qa index`` only embeds what changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable
+
+import numpy as np
+
+from .chunking import chunk
+from .cleaning import clean
+from .config import INDEX_FORMAT, Settings
+from .encoders import Encoder
+from .keyword_index import KeywordIndex
+from .loading import load
+from .schema import Chunk, Document, Skipped
+from .tokenizer import Tokenizer, corpus_lexicon
+from .vector_index import VectorIndex
+
+MANIFEST = "manifest.json"
+
+
+class StoreError(RuntimeError):
+    """Base class: an index cannot be used. The message tells the user what to run."""
+
+
+class IndexMissing(StoreError):
+    pass
+
+
+class IndexIncompatible(StoreError):
+    pass
+
+
+class IndexDamaged(StoreError):
+    pass
+
+
+class NothingToIndex(StoreError):
+    pass
+
+
+@dataclass
+class DocumentInfo:
+    doc_id: str
+    title: str
+    path: str
+    chunks: int
+    meta: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class HybridIndex:
+    """An opened index: chunks with their keyword and vector indexes (same row numbers)."""
+
+    folder: Path
+    manifest: dict
+    chunks: list[Chunk]
+    documents: list[DocumentInfo]
+    keyword: KeywordIndex
+    vector: VectorIndex
+
+    @property
+    def model(self) -> str:
+        return self.manifest["encoder"]["name"]
+
+    def tokenizer(self) -> Tokenizer:
+        """A tokenizer that cuts questions exactly as the corpus was cut, and loads fast."""
+        lexicon = self.folder / self.manifest["generation"] / "lexicon.txt"
+        total = self.manifest.get("lexicon_total")
+        return Tokenizer(lexicon, total) if total and lexicon.exists() else Tokenizer()
+
+
+@dataclass
+class BuildReport:
+    documents: int
+    chunks: int
+    embedded: int
+    reused: int
+    skipped: list[Skipped]
+    seconds: float
+    folder: Path
+
+
+def embed_text(c: Chunk) -> str:
+    """What the encoder sees: the title gives each passage its document's topic."""
+    return c.text if c.paragraph == 0 else f"{c.title}\n{c.text}"
+
+
+def keyword_text(c: Chunk) -> str:
+    return c.text if c.paragraph == 0 else f"{c.title} {c.text}"
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _files_of(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if p.is_file())
+
+
+def fingerprint(files: Iterable[tuple[str, str]], settings: Settings) -> str:
+    """Identity of a corpus as indexed: file names and contents plus chunking settings."""
+    digest = hashlib.sha256(json.dumps(settings.chunking.as_dict(), sort_keys=True).encode())
+    for name, sha in sorted(files):
+        digest.update(f"{name}\0{sha}\n".encode())
+    return digest.hexdigest()
+
+
+def read_manifest(folder: Path) -> dict:
+    path = folder / MANIFEST
+    if not path.exists():
+        raise IndexMissing(f"no index in {folder}: run `qa index` first")
+    try:
+        manifest = json.loads(path.read_text("utf-8"))
+        manifest["generation"], manifest["encoder"]["name"]  # noqa: B018 - shape check
+    except (ValueError, KeyError, TypeError) as exc:
+        raise IndexDamaged(f"the index manifest {path} is damaged ({exc}): run `qa index` to rebuild") from exc
+    if manifest.get("format") != INDEX_FORMAT:
+        raise IndexIncompatible(
+            f"the index in {folder} has format {manifest.get('format')}, this version reads format "
+            f"{INDEX_FORMAT}: run `qa index` to rebuild it"
+        )
+    return manifest
+
+
+def open_index(folder: Path, verify: bool = True) -> HybridIndex:
+    """Open the live generation; damaged or mismatched files raise :class:`IndexDamaged`."""
+    manifest = read_manifest(folder)
+    gen = folder / manifest["generation"]
+    try:
+        if verify:
+            for name, sha in manifest["checksums"].items():
+                if _sha256(gen / name) != sha:
+                    raise IndexDamaged(f"index file {gen / name} does not match its checksum")
+        chunks = [Chunk.from_json(json.loads(line)) for line in (gen / "chunks.jsonl").open(encoding="utf-8")]
+        documents = [DocumentInfo(**d) for d in json.loads((gen / "documents.json").read_text("utf-8"))]
+        keyword = KeywordIndex.load(gen / "bm25")
+        vector = VectorIndex.load(gen / "vectors.faiss")
+    except IndexDamaged as exc:
+        raise IndexDamaged(f"{exc}: run `qa index` to rebuild") from exc
+    except Exception as exc:  # any parse/IO failure means the same thing to the user
+        raise IndexDamaged(f"the index in {folder} is damaged ({exc.__class__.__name__}: {exc}): "
+                           "run `qa index` to rebuild") from exc
+    if not (len(chunks) == keyword.size == vector.size) or vector.dim != manifest["encoder"]["dim"]:
+        raise IndexDamaged(f"the index in {folder} is inconsistent (row counts differ): run `qa index` to rebuild")
+    return HybridIndex(folder, manifest, chunks, documents, keyword, vector)
+
+
+def previous_vectors(folder: Path, encoder: Encoder) -> dict[str, np.ndarray]:
+    """Vectors of the current index keyed by embedded text, when built by the same encoder."""
+    try:
+        old = open_index(folder, verify=False)
+    except StoreError:
+        return {}
+    if old.manifest["encoder"] != {"name": encoder.name, "dim": encoder.dim}:
+        return {}
+    return dict(zip((embed_text(c) for c in old.chunks), old.vector.vectors()))
+
+
+def prepare(paths: list[Path], settings: Settings) -> tuple[list[Document], list[Skipped], list[tuple[str, str]]]:
+    """Load and clean every file; a file that fails to parse is reported, not fatal."""
+    loaded = load(paths)
+    documents, skipped = [], list(loaded.skipped)
+    for raw in loaded.files:
+        try:
+            doc = clean(raw)
+        except Exception as exc:  # a parser bug on one page must not stop the rest
+            skipped.append(Skipped(raw.path, f"could not parse: {exc}"))
+            continue
+        if not doc.paragraphs:
+            skipped.append(Skipped(raw.path, "no article text found after cleaning"))
+            continue
+        documents.append(doc)
+    return documents, skipped, [(raw.name, raw.sha256) for raw in loaded.files]
+
+
+def _embed(texts: list[str], encoder: Encoder, batch: int, progress: bool) -> np.ndarray:
+    from tqdm import tqdm
+
+    out = np.zeros((len(texts), encoder.dim), np.float32)
+    with tqdm(total=len(texts), desc="embedding", unit="chunk", disable=not progress or not texts) as bar:
+        for start in range(0, len(texts), batch):
+            out[start : start + batch] = encoder.encode_passages(texts[start : start + batch])
+            bar.update(min(batch, len(texts) - start))
+    return out
+
+
+def build(
+    paths: list[Path],
+    settings: Settings,
+    encoder: Encoder,
+    progress: bool = True,
+    tokenizer: Tokenizer | None = None,
+    on_stage: Callable[[str], None] | None = None,
+) -> BuildReport:
+    """Index ``paths`` into ``settings.index_dir``; the old index stays live until the end."""
+    started = time.perf_counter()
+    folder = settings.index_dir
+    tokenizer = tokenizer or Tokenizer()
+    stage = on_stage or (lambda _msg: None)
+    stage("reading and cleaning documents")
+    documents, skipped, files = prepare(paths, settings)
+    if not documents:
+        raise NothingToIndex("no documents to index" + (f" ({len(skipped)} files skipped)" if skipped else ""))
+    chunks: list[Chunk] = []
+    infos: list[DocumentInfo] = []
+    for doc in documents:
+        doc_chunks = chunk(doc, settings.chunking, first_id=len(chunks))
+        chunks.extend(doc_chunks)
+        infos.append(DocumentInfo(doc.doc_id, doc.title, doc.path, len(doc_chunks), doc.meta.as_dict()))
+    texts = [embed_text(c) for c in chunks]
+    cache = previous_vectors(folder, encoder)
+    todo = [i for i, t in enumerate(texts) if t not in cache]
+    stage(f"embedding {len(todo)} of {len(chunks)} passages")
+    fresh = _embed([texts[i] for i in todo], encoder, settings.batch_size, progress)
+    vectors = np.zeros((len(texts), encoder.dim), np.float32)
+    for i, text in enumerate(texts):
+        if text in cache:
+            vectors[i] = cache[text]
+    vectors[todo] = fresh
+    stage("building the keyword index")
+    keyword = KeywordIndex.build([tokenizer.tokens(keyword_text(c)) for c in chunks])
+    lexicon = corpus_lexicon([keyword_text(c) for c in chunks])
+    manifest = {
+        "format": INDEX_FORMAT,
+        "encoder": {"name": encoder.name, "dim": encoder.dim},
+        "chunking": settings.chunking.as_dict(),
+        "fingerprint": fingerprint(files, settings),
+        "sources": [str(p.resolve()) for p in paths],
+        "files": {name: sha for name, sha in files},
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        "lexicon_total": lexicon[1] if lexicon else None,
+    }
+    _commit(folder, manifest, chunks, infos, keyword, VectorIndex.build(vectors), lexicon[0] if lexicon else None)
+    return BuildReport(len(documents), len(chunks), len(todo), len(chunks) - len(todo), skipped,
+                       time.perf_counter() - started, folder)
+
+
+def _commit(folder: Path, manifest: dict, chunks: list[Chunk], infos: list[DocumentInfo],
+            keyword: KeywordIndex, vector: VectorIndex, lexicon: list[str] | None) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    generation = f"g-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}-{time.perf_counter_ns() % 10**6}"
+    gen = folder / generation
+    committed = False
+    try:
+        gen.mkdir()
+        with (gen / "chunks.jsonl").open("w", encoding="utf-8") as fh:
+            for c in chunks:
+                fh.write(json.dumps(c.to_json(), ensure_ascii=False) + "\n")
+        (gen / "documents.json").write_text(
+            json.dumps([i.__dict__ for i in infos], ensure_ascii=False, indent=1), "utf-8")
+        keyword.save(gen / "bm25")
+        vector.save(gen / "vectors.faiss")
+        if lexicon is not None:
+            (gen / "lexicon.txt").write_text("\n".join(lexicon) + "\n", "utf-8")
+        manifest = {**manifest, "generation": generation,
+                    "checksums": {str(p.relative_to(gen)): _sha256(p) for p in _files_of(gen)}}
+        _fsync_tree(gen)
+        tmp = folder / f".{MANIFEST}.{os.getpid()}.tmp"
+        tmp.write_text(json.dumps(manifest, ensure_ascii=False, indent=1), "utf-8")
+        with tmp.open("rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, folder / MANIFEST)  # the commit point
+        committed = True
+    finally:
+        if not committed:
+            shutil.rmtree(gen, ignore_errors=True)
+    _remove_old_generations(folder, keep=generation)
+
+
+def _fsync_tree(folder: Path) -> None:
+    for path in _files_of(folder):
+        with path.open("rb") as fh:
+            os.fsync(fh.fileno())
+
+
+def _remove_old_generations(folder: Path, keep: str) -> None:
+    for child in folder.glob("g-*"):
+        if child.is_dir() and child.name != keep:
+            shutil.rmtree(child, ignore_errors=True)
+    for tmp in folder.glob(f".{MANIFEST}.*.tmp"):
+        tmp.unlink(missing_ok=True)
+
+
+def is_current(paths: list[Path], settings: Settings) -> bool:
+    """True when the index exists, opens, and was built from exactly these files."""
+    try:
+        manifest = read_manifest(settings.index_dir)
+    except StoreError:
+        return False
+    from .loading import find_files, read_file
+
+    found, _ = find_files(paths)
+    files = []
+    for path in found:
+        raw = read_file(path)
+        if not isinstance(raw, Skipped):
+            files.append((raw.name, raw.sha256))
+    return manifest.get("fingerprint") == fingerprint(files, settings) and manifest["encoder"]["name"] == settings.model
