@@ -9,11 +9,12 @@ most of the dictionary's noise.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from functools import cached_property
 from importlib.util import find_spec
 from pathlib import Path
 
-_ENTRY = re.compile(r"^(\S+) (\S+) \[[^\]]*\] /(.+)/\s*$")
+_ENTRY = re.compile(r"^(\S+) (\S+) \[([^\]]*)\] /(.+)/\s*$")
 _PAREN = re.compile(r"\([^)]*\)|\[[^\]]*\]")
 _LEAD = re.compile(r"^(to|a|an|the|be)\s+")
 _WORD = re.compile(r"[A-Za-z][A-Za-z'-]*|\d+(?:\.\d+)?%?")
@@ -54,6 +55,15 @@ def _stems(word: str) -> list[str]:
     return forms
 
 
+@dataclass
+class Term:
+    """An English word or phrase and the corpus words it may stand for."""
+
+    english: str
+    chinese: list[str]
+    proper: bool  # a capitalised name: if the corpus lacks it, the question is likely off-topic
+
+
 class Translator:
     """Reverse CC-CEDICT lookup, loaded on first use (about a second)."""
 
@@ -65,19 +75,44 @@ class Translator:
         return self._path is not None and self._path.exists()
 
     @cached_property
-    def _reverse(self) -> dict[str, list[tuple[str, float]]]:
+    def _tables(self) -> tuple[dict[str, list[tuple[str, float]]], dict[str, str]]:
+        """English gloss → Chinese words, and character → toneless pinyin."""
         reverse: dict[str, list[tuple[str, float]]] = {}
+        pinyin: dict[str, str] = {}
         if not self.available:
-            return reverse
+            return reverse, pinyin
         with self._path.open(encoding="utf-8") as fh:
             for line in fh:
                 match = _ENTRY.match(line)
                 if not match or line.startswith("#"):
                     continue
-                simplified, senses = match.group(2), match.group(3).split("/")
+                simplified, reading, senses = match.group(2), match.group(3), match.group(4).split("/")
+                if len(simplified) == 1 and simplified not in pinyin and reading[:1].islower():
+                    pinyin[simplified] = re.sub(r"[^a-z]", "", reading.lower().replace("u:", "v"))
                 for rank, sense in enumerate(senses):
                     self._add_sense(reverse, simplified, sense, rank)
-        return reverse
+        return reverse, pinyin
+
+    @property
+    def _reverse(self) -> dict[str, list[tuple[str, float]]]:
+        return self._tables[0]
+
+    def romanise(self, word: str) -> str:
+        """Toneless pinyin of a Chinese word (温州 → wenzhou); '' if a character is unknown."""
+        table = self._tables[1]
+        parts = [table.get(ch, "") for ch in word]
+        return "".join(parts) if all(parts) else ""
+
+    def _by_pinyin(self, vocabulary: dict[str, int]) -> dict[str, list[str]]:
+        key = id(vocabulary), len(vocabulary)
+        if getattr(self, "_pinyin_key", None) != key:
+            index: dict[str, list[str]] = {}
+            for word in vocabulary:
+                if len(word) >= 2 and re.fullmatch(r"[\u4e00-\u9fff]+", word):
+                    index.setdefault(self.romanise(word), []).append(word)
+            index.pop("", None)
+            self._pinyin_key, self._pinyin_index = key, index
+        return self._pinyin_index
 
     @staticmethod
     def _add_sense(reverse: dict, simplified: str, sense: str, rank: int) -> None:
@@ -97,24 +132,28 @@ class Translator:
                 if word not in _ENGLISH_STOP:
                     reverse.setdefault(word, []).append((simplified, 1.0 - 0.1 * min(rank, 3)))
 
-    def translate(self, text: str, vocabulary: dict[str, int], per_word: int = 3) -> list[list[str]]:
-        """One group of Chinese candidates per English term (phrases first), corpus words only."""
+    def translate(self, text: str, vocabulary: dict[str, int], per_word: int = 3) -> list[Term]:
+        """One :class:`Term` per English word or phrase, with its corpus-word translations."""
         words = english_words(text)
-        groups: list[list[str]] = []
+        proper = {w.lower() for w in re.findall(r"(?<!^)(?<![.?!] )\b[A-Z][a-z]{2,}", text.strip())}
+        by_pinyin = self._by_pinyin(vocabulary)
+        terms: list[Term] = []
         used: set[int] = set()
-        for i in range(len(words) - 1):  # two-word phrases such as "party building"
-            found = self._lookup(f"{words[i]} {words[i + 1]}", vocabulary, per_word, phrase=True)
+        for i in range(len(words) - 1):  # names in pinyin ("yang hongxing"), phrases ("party building")
+            pair = f"{words[i]} {words[i + 1]}"
+            found = by_pinyin.get(pair.replace(" ", ""), []) or self._lookup(pair, vocabulary, per_word, phrase=True)
             if found:
-                groups.append(found)
+                terms.append(Term(pair, found[:per_word], words[i] in proper))
                 used.update((i, i + 1))
         for i, word in enumerate(words):
             if i in used:
                 continue
             if re.fullmatch(r"\d+(?:\.\d+)?%?", word):
-                groups.append([word])
+                terms.append(Term(word, [word], False))
                 continue
-            groups.append(self._lookup(word, vocabulary, per_word))
-        return groups
+            found = by_pinyin.get(word, []) if word in proper else []
+            terms.append(Term(word, (found or self._lookup(word, vocabulary, per_word))[:per_word], word in proper))
+        return terms
 
     def _lookup(self, term: str, vocabulary: dict[str, int], per_word: int, phrase: bool = False) -> list[str]:
         scores: dict[str, float] = {}

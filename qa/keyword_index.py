@@ -6,8 +6,6 @@ import json
 import math
 from pathlib import Path
 
-import numpy as np
-
 
 class KeywordIndex:
     def __init__(self, retriever, doc_freq: dict[str, int], size: int) -> None:
@@ -16,7 +14,7 @@ class KeywordIndex:
         self.size = size
 
     @classmethod
-    def build(cls, tokenised: list[list[str]]) -> "KeywordIndex":
+    def build(cls, tokenised: list[list[str]]) -> KeywordIndex:
         import bm25s
 
         retriever = bm25s.BM25()
@@ -47,7 +45,7 @@ class KeywordIndex:
         )
 
     @classmethod
-    def load(cls, folder: Path) -> "KeywordIndex":
+    def load(cls, folder: Path) -> KeywordIndex:
         import bm25s
 
         retriever = bm25s.BM25.load(str(folder))

@@ -35,7 +35,7 @@ class Assistant:
 
     @classmethod
     def open(cls, settings: Settings, encoder: Encoder | None = None,
-             tokenizer: Tokenizer | None = None) -> "Assistant":
+             tokenizer: Tokenizer | None = None) -> Assistant:
         """Open the index in ``settings.index_dir`` with the encoder it was built with."""
         index = open_index(settings.index_dir)
         if encoder is None or encoder.name != index.model:

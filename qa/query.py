@@ -16,15 +16,22 @@ from .tokenizer import STOPWORDS, Tokenizer
 
 # (answer type, Chinese cue, English cue); the first match wins, so specific cues come first.
 _TYPES = [
+    ("list", r"哪些|哪几|哪[两二三四五六七八九十]|包括什么|包括哪|分别是|有哪", r"\bwhich\b.*\b(are|were)\b|what are|what were|\blist\b"),
     ("date", r"什么时候|何时|哪一?年|哪一?天|几月|几号|哪个月|日期|时间是|发布时间|何年", r"\bwhen\b|what (year|date|day|month|time)|which (year|date|day)"),
-    ("number", r"多少|几[个名项家人次倍年位所条批届]|几|百分之|比例|比率|[^效]率是|多大|多高|多长|多远|多久", r"how (many|much|long|far|old|large|big|high)|what (percentage|proportion|share|number|rate)|\bpercent"),
+    ("number", r"多少|几[个名项家人次倍年位所条批届]|几|百分之|比例|比率|[^效]率是|多大|多高|多长|多远|多久", r"how (many|much|long|far|old|large|big|high)|\b(percentage|proportion|share|number|rate|area|size)\b|\bpercent"),
     ("person", r"谁|哪位|什么人|作者|编辑|记者|何人|姓名|名字", r"\bwho\b|\bwhom\b|\bauthor\b|\beditor\b|\bwrote\b|whose name"),
     ("place", r"哪里|哪儿|什么地方|何地|在哪|哪个(城市|地方|省|市|县|区|宾馆)|哪座", r"\bwhere\b|which (city|place|county|province|town|hotel)"),
-    ("list", r"哪些|哪几|包括什么|包括哪|有什么|分别是|几个方面|哪几个", r"\bwhich\b.*\b(are|were)\b|what are|what were|\blist\b"),
     ("source", r"来源|出处|哪家媒体|哪个网站|刊登|发表在", r"\bsource\b|published (by|in)|which (newspaper|website|paper)"),
 ]
 # Framing that points at "the article" rather than at its content.
-_FRAMING = re.compile(r"(这|那|该|本)?(一)?(篇|份|个)?(文章|报道|文档|稿件|新闻)(中|里|里面)?|文中|一文中?")
+_FRAMING = re.compile(
+    r"(这|那|该|本)?(一)?(篇|份|个|条|则)?(文章|报道|文档|稿件|新闻|消息)(中|里|里面)?|文中|一文中?|"
+    r"是?(哪天|何时|什么时候)?(发布|发表|刊登|刊发|写)的?"
+)
+# The word right before these cues is what the question asks about ("解决了多少个" → 解决).
+_CUE = re.compile(r"多少|几|什么|谁|哪|何|怎样|如何|是否")
+_VERBAL = re.compile(r"^(了|到|至|为|达|是|成)")
+_UNIT_CHARS = set("个名项家人次倍年位所条批届户元月日天种类")
 _QUESTION_WORDS = re.compile(r"多少|几|什么|哪|谁|吗|呢|如何|怎样|怎么|是否|为什么|请问|\?|？")
 
 
@@ -36,6 +43,9 @@ class Query:
     tokens: list[str]  # BM25 query tokens
     key_terms: list[tuple[list[str], float]] = field(default_factory=list)  # (alternatives, weight)
     unit: str = ""  # measure word asked for: 多少个 → 个
+    focus: list[str] = field(default_factory=list)  # terms just before the question word
+    look_after: bool = False  # "解决了多少": the answer follows the focus term
+    head: str = ""  # the noun asked for: "什么会议" → 会议
 
 
 def answer_type(text: str, english: bool) -> str:
@@ -46,10 +56,29 @@ def answer_type(text: str, english: bool) -> str:
 
 
 def _unit(text: str) -> str:
-    match = re.search(r"(?:多少|几)([个名项家人次倍年位所条批届户元%])", text)
+    match = re.search(r"(?:多少|几)([个名项家人次倍年位所条批届户元%]|平方米)", text)
     if match:
         return match.group(1)
-    return "%" if re.search(r"百分之|比例|率|percent|proportion|rate", text) else ""
+    if re.search(r"面积|how large|\barea\b|square", text):
+        return "平方米"
+    if re.search(r"多长时间|多久|how long", text):
+        return "time"
+    if re.search(r"多少钱|收入|投入|资金|经费|income|cost|spent|invest", text):
+        return "元"
+    return "%" if re.search(r"百分之|比例|率|percent|proportion|\brate\b", text) else ""
+
+
+def _focus(text: str, words: list[str]) -> tuple[list[str], bool]:
+    """Key words within six characters before the first question cue, and whether a verb-like
+    particle follows them (then the answer comes after the focus in the passage)."""
+    cue = _CUE.search(text)
+    if not cue:
+        return [], False
+    window = text[max(0, cue.start() - 6) : cue.start()]
+    focus = [w for w in words if w in window]
+    last = max(focus, key=lambda w: text.rfind(w, 0, cue.start()), default="")
+    tail = text[text.rfind(last, 0, cue.start()) + len(last) : cue.start()] if last else ""
+    return focus, bool(_VERBAL.match(tail))
 
 
 class QueryAnalyzer:
@@ -65,16 +94,25 @@ class QueryAnalyzer:
         content = _FRAMING.sub(" ", text)
         tokens = self.tokenizer.tokens(content)
         words = [w for w in self.tokenizer.words(content) if w not in STOPWORDS and not _QUESTION_WORDS.fullmatch(w)]
-        key_terms = [([w], self.keyword.idf(w)) for w in dict.fromkeys(words) if not _is_question_word(w)]
-        return Query(text, False, answer_type(text, False), tokens, key_terms, _unit(text))
+        words = [w for w in dict.fromkeys(words) if not _is_question_word(w)]
+        key_terms = [([w], self.keyword.idf(w)) for w in words]
+        focus, after = _focus(text, words)
+        head = re.search(r"(?:什么样?的?|哪种|哪类|怎样的)([\u4e00-\u9fff]{1,4}?)(?:[？?。]|$|呢|吗)", text)
+        return Query(text, False, answer_type(text, False), tokens, key_terms, _unit(text), focus, after,
+                     head.group(1) if head else "")
 
     def _english(self, text: str) -> Query:
-        groups = self.translator.translate(text, self.keyword.doc_freq) if self.translator.available else []
-        tokens = [t for g in groups for t in g] + english_words(text)
-        top = max((self.keyword.idf(t) for g in groups for t in g), default=1.0)
-        key_terms = [(g, max(self.keyword.idf(t) for t in g) if g else top) for g in groups]
+        terms = self.translator.translate(text, self.keyword.doc_freq) if self.translator.available else []
+        tokens = [c for t in terms for c in t.chinese] + english_words(text)
+        found = sorted(self.keyword.idf(t.chinese[0]) for t in terms if t.chinese)
+        typical = found[len(found) // 2] if found else 1.0
+        key_terms = []
+        for term in terms:
+            weight = self.keyword.idf(term.chinese[0]) if term.chinese else typical
+            # A name the corpus does not contain (Shanghai) counts double: likely off-topic.
+            key_terms.append((term.chinese, weight * (2 if term.proper else 1)))
         return Query(text, True, answer_type(text, True), tokens, key_terms, _unit(text.lower()))
 
 
 def _is_question_word(word: str) -> bool:
-    return bool(_QUESTION_WORDS.search(word)) and len(word) <= 3
+    return (bool(_QUESTION_WORDS.search(word)) and len(word) <= 3) or word in _UNIT_CHARS

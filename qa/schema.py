@@ -72,7 +72,7 @@ class Chunk:
         return asdict(self)
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> "Chunk":
+    def from_json(cls, data: dict[str, Any]) -> Chunk:
         return cls(**data)
 
 

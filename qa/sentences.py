@@ -6,11 +6,14 @@ import re
 
 # A sentence runs to 。！？； (or their ASCII forms, or an ellipsis) plus any closing quotes.
 _SENTENCE = re.compile(r"[^。！？；!?;…]+(?:[。！？；!?;]|…+)*[”’」』）)\"']*|[。！？；!?;…]+")
+# Full sentences only: "；" often separates the items of one enumeration.
+_FULL_SENTENCE = re.compile(r"[^。！？!?…]+(?:[。！？!?]|…+)*[”’」』）)\"']*|[。！？!?…]+")
 
 
-def split_spans(text: str) -> list[tuple[int, int]]:
+def split_spans(text: str, semicolons: bool = True) -> list[tuple[int, int]]:
     """(start, end) offsets of each sentence; together they cover the text exactly."""
-    spans = [(m.start(), m.end()) for m in _SENTENCE.finditer(text)]
+    pattern = _SENTENCE if semicolons else _FULL_SENTENCE
+    spans = [(m.start(), m.end()) for m in pattern.finditer(text)]
     if not spans:
         return [(0, len(text))] if text else []
     # Glue stray leading/trailing pieces so the spans tile the whole text.

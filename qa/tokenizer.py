@@ -18,7 +18,7 @@ STOPWORDS = frozenset(
     着 过 吗 呢 吧 啊 么 呀 个 些 每 各 有 没 没有 不 很 更 最 还 又 再 已 已经 将 会 能 要 可 可以 让 使
     我 你 他 她 它 我们 你们 他们 什么 多少 几 几个 哪 哪些 哪个 哪里 哪儿 哪年 哪一年 哪位 谁 何 何时 怎么 怎样
     如何 为什么 是否 是不是 多 多大 请问 一下 一个 当时 时候 文章 这篇 那篇 本文 文中 该文 篇 提到 根据 所
-    那个 这个 那么 呢 怎么样
+    那个 这个 那么 呢 怎么样 原来 原有 现在 目前 已经 曾经 如今 当前 总共 一共 共 分别 说 讲 认为 指出 表示 强调 叫 称为 到 了
     a an the of to in on for and or is are was were be been by with what which who whom whose
     when where why how many much does do did it its this that these those from as at about
     """.split()
@@ -28,6 +28,8 @@ _TOKEN_OK = re.compile(r"[\w\u4e00-\u9fff]")
 
 #: Corpora larger than this use jieba's full dictionary instead of a corpus lexicon.
 LEXICON_MAX_CHARS = 5_000_000
+#: jieba's most frequent words join every lexicon so questions segment naturally (多少个 → 多少/个).
+LEXICON_COMMON_WORDS = 30_000
 
 
 def jieba_dictionary() -> Path:
@@ -46,19 +48,16 @@ def corpus_lexicon(texts: list[str]) -> tuple[list[str], int] | None:
     joined = "\n".join(texts)
     if len(joined) > LEXICON_MAX_CHARS:
         return None
-    lines = jieba_dictionary().read_text("utf-8").splitlines()
+    entries = [line.split(" ") for line in jieba_dictionary().read_text("utf-8").splitlines()]
+    entries = [e for e in entries if len(e) >= 2]
+    common = {e[0] for e in sorted(entries, key=lambda e: -int(e[1]))[:LEXICON_COMMON_WORDS]}
     longest = 8
     present = {joined[i : i + n] for i in range(len(joined)) for n in range(1, longest + 1)}
-    kept, total = [], 0
-    for line in lines:
-        parts = line.split(" ")
-        if len(parts) < 2:
-            continue
-        total += int(parts[1])
-        word = parts[0]
-        if word in present or (len(word) > longest and word in joined):
-            kept.append(line)
-    return kept, total
+    # Words absent from the corpus never change how corpus text is cut, so adding common
+    # words keeps the equivalence while questions get a natural segmentation.
+    kept = [" ".join(e) for e in entries
+            if e[0] in present or e[0] in common or (len(e[0]) > longest and e[0] in joined)]
+    return kept, sum(int(e[1]) for e in entries)
 
 
 class Tokenizer:

@@ -12,7 +12,7 @@ class VectorIndex:
         self._index = index
 
     @classmethod
-    def build(cls, vectors: np.ndarray) -> "VectorIndex":
+    def build(cls, vectors: np.ndarray) -> VectorIndex:
         import faiss
 
         index = faiss.IndexFlatIP(vectors.shape[1])
@@ -42,7 +42,7 @@ class VectorIndex:
         faiss.write_index(self._index, str(path))
 
     @classmethod
-    def load(cls, path: Path) -> "VectorIndex":
+    def load(cls, path: Path) -> VectorIndex:
         import faiss
 
         return cls(faiss.read_index(str(path)))
