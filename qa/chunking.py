@@ -35,12 +35,16 @@ def metadata_card(doc: Document) -> str:
     return "；".join(f"{META_LABELS[k]}：{v}" for k, v in fields.items() if k in META_LABELS) + "。"
 
 
-def _paragraph_units(text: str, offset: int, number: int, max_chars: int) -> list[_Unit]:
-    if len(text) <= max_chars:
-        return [_Unit(offset, offset + len(text), number)]
+def _paragraph_units(text: str, offset: int, number: int, max_chars: int, lead: int = 0) -> list[_Unit]:
+    """Pack whole sentences into units of at most ``max_chars``; the first unit also carries
+    ``lead`` characters of joined short lines."""
+    if lead + len(text) <= max_chars:
+        return [_Unit(offset - lead, offset + len(text), number)]
     units: list[_Unit] = []
     for start, end in split_spans(text):
-        if units and offset + end - units[-1].start <= max_chars:
+        if not units:  # the first sentence opens the first unit, with the joined short lines
+            units.append(_Unit(offset - lead, offset + end, number))
+        elif offset + end - units[-1].start <= max_chars:
             units[-1].end = offset + end
         else:
             units.append(_Unit(offset + start, offset + end, number))
@@ -55,11 +59,9 @@ def _units(doc: Document, settings: ChunkingSettings) -> list[_Unit]:
         if len(paragraph) < settings.min_chars and number < len(doc.paragraphs):
             pending = offset if pending is None else pending
         else:
-            new = _paragraph_units(paragraph, offset, number, settings.max_chars)
-            if pending is not None:
-                new[0].start = pending
-                pending = None
-            units.extend(new)
+            lead = 0 if pending is None else offset - pending
+            units.extend(_paragraph_units(paragraph, offset, number, settings.max_chars, lead))
+            pending = None
         offset += len(paragraph) + 1
     return units
 

@@ -39,10 +39,14 @@ def _settings(args: argparse.Namespace) -> Settings:
 # ---------------------------------------------------------------- qa index
 def cmd_index(args: argparse.Namespace) -> int:
     from .encoders import load_encoder
+    from .loading import CorpusPathError
     from .store import build
 
     settings = _settings(args)
     paths = [Path(p) for p in args.paths] or list(settings.corpus)
+    for path in paths:  # fail before loading the model
+        if not path.exists():
+            raise CorpusPathError(f"no such file or folder: {path}")
     encoder = load_encoder(settings.model)
     report = build(paths, settings, encoder, progress=not args.quiet,
                    on_stage=None if args.quiet else lambda msg: print(f"… {msg}", file=sys.stderr))

@@ -1,0 +1,45 @@
+import pytest
+
+from tests.conftest import WENZHOU
+
+
+@pytest.mark.parametrize(
+    ("question", "answer", "doc"),
+    [
+        ("温州后进支部转化了多少个", "581个", WENZHOU),
+        ("温州的重点疑难项目已经解决了多少个？", "880个", WENZHOU),
+        ("温州社会党组织组建率是多少？", "69.4%", WENZHOU),
+        ("构建城乡统筹基层党建新格局的作者是谁？", "程茂林", "000_d3fe511d564896c7.txt"),
+        ("全县基层组织建设年推进会议在哪里召开？", "肥东宾馆", "003_9a99dd5f017c7b7d.txt"),
+        ("秀洲党员服务中心什么时候全面建成启用？", "2008年11月", "002_7dbda32278aad421.txt"),
+        ("温州打造的非公党建品牌叫什么？", "红色CEO", WENZHOU),
+        ("构建城乡统筹的基层党建工作新机制的实施主体是谁？", "区委组织部", "002_7dbda32278aad421.txt"),
+    ],
+)
+def test_short_answer_span_and_citation(assistant, question, answer, doc):
+    result = assistant.ask(question)
+    assert not result.abstained
+    assert result.text == answer
+    cited = result.cited
+    assert cited.hit.chunk.doc_id == doc
+    s, e = cited.answer_span
+    assert cited.hit.chunk.text[s:e] == answer
+    ss, se = cited.sentence_span
+    assert ss <= s and e <= se  # the span lies inside the cited sentence
+
+
+def test_list_answer_keeps_the_whole_enumeration(assistant):
+    result = assistant.ask("基层组织建设年的“四句话”工作要求是什么？")
+    assert "抓落实、全覆盖、求实效、受欢迎" in result.text
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["上月嘉兴市区住宅均价同比上涨了多少？",  # a headline only in a "related articles" list
+     "北京地铁4号线什么时候开通？", "杭州亚运会在哪一年举办？", "What is the population of Shanghai?"],
+)
+def test_abstains_when_the_corpus_does_not_answer(assistant, question):
+    result = assistant.ask(question)
+    assert result.abstained and result.text is None and result.cited is None
+    assert result.passages  # closest passages are still offered, marked as not an answer
+    assert all(p.answer_span is None for p in result.passages)

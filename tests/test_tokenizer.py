@@ -1,0 +1,15 @@
+from qa.store import keyword_text, open_index
+from qa.tokenizer import Tokenizer
+
+
+def test_tokens_drop_stopwords_and_punctuation():
+    assert Tokenizer().tokens("温州后进支部转化了多少个？") == ["温州", "后进", "支部", "转化"]
+
+
+def test_corpus_lexicon_cuts_corpus_text_like_the_full_dictionary(seed_settings):
+    index = open_index(seed_settings.index_dir)
+    small, full = index.tokenizer(), Tokenizer()
+    assert small.lexicon is not None
+    for c in index.chunks:
+        assert small.tokens(keyword_text(c)) == full.tokens(keyword_text(c))
+    assert small.tokens("温州后进支部转化了多少个") == full.tokens("温州后进支部转化了多少个")
