@@ -33,10 +33,13 @@ index: setup
 eval: setup
 	$(BIN)/qa eval eval/seed_questions.jsonl --mode all --report reports/seed
 
+# CMRC 2018 trial: passages = whole paragraphs (the dataset's unit), and the default 300-char chunks.
 cmrc: setup
 	$(BIN)/python -m qa.cmrc ../shared/benchmarks/cmrc2018_trial.json --out eval/cmrc
-	$(BIN)/qa index eval/cmrc/corpus --index-dir eval/cmrc/index --quiet
+	$(BIN)/qa index eval/cmrc/corpus --index-dir eval/cmrc/index --max-chars 2000 --quiet
 	$(BIN)/qa eval eval/cmrc/questions.jsonl --index-dir eval/cmrc/index --mode all --report reports/cmrc
+	$(BIN)/qa index eval/cmrc/corpus --index-dir eval/cmrc/index-300 --quiet
+	$(BIN)/qa eval eval/cmrc/questions.jsonl --index-dir eval/cmrc/index-300 --mode all --report reports/cmrc-300
 
 lint: setup-test
 	$(BIN)/ruff check qa tests app.py

@@ -4,7 +4,8 @@ One chunk per paragraph; a paragraph longer than ``max_chars`` is split on sente
 boundaries (never mid-sentence); lines shorter than ``min_chars`` (subheadings, labels such
 as "背景介绍:") join the paragraph after them. Offsets index into ``body_text(doc)``.
 A metadata card (title, date, source, author, editor) is chunk paragraph 0, so questions
-about who wrote an article are answerable and citable.
+about who wrote an article are answerable and citable; a document with no metadata beyond
+its title gets no card.
 """
 
 from __future__ import annotations
@@ -70,7 +71,9 @@ def chunk(doc: Document, settings: ChunkingSettings, first_id: int = 0) -> list[
     """Chunks of one document, numbered from ``first_id``; the metadata card comes first."""
     meta = doc.meta.as_dict()
     card = metadata_card(doc)
-    chunks = [Chunk(first_id, doc.doc_id, doc.title, 0, 0, len(card), card, meta)]
+    # A card with nothing but the title adds no fact: every passage already carries its title.
+    has_facts = any(k != "title" for k in meta)
+    chunks = [Chunk(first_id, doc.doc_id, doc.title, 0, 0, len(card), card, meta)] if has_facts else []
     text = body_text(doc)
     for unit in _units(doc, settings):
         chunks.append(

@@ -40,7 +40,8 @@ _RELATED = re.compile(
     r"全省动态|系统传真|地市行动|视频播报)"
 )
 _BULLET = re.compile(r"^[·•▪◆■●▶►]")
-_BREADCRUMB = re.compile(r"位置|>\s*\S+\s*>")
+# "您当前的位置 :浙江在线 > 浙江新闻 > 温州": spaced separators, at least two of them.
+_BREADCRUMB = re.compile(r"位置|(?:\s[>＞»›]\s.*){2,}")
 _SENTENCE_END = re.compile(r"[。！？!?]")
 _CLAUSE = re.compile(r"[，,；;。]")
 
@@ -165,16 +166,26 @@ def _body(lines: list[_Line], start: int, end: int, title_key: str) -> list[str]
     return paragraphs
 
 
+_BLOCKS = ["p", "div", "br", "li", "ul", "ol", "tr", "table", "section", "article", "header", "footer", "aside",
+           "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre", "dd", "dt", "dl", "main", "figure", "hr"]
+
+
 def html_to_text(html: str) -> tuple[str, str]:
-    """Visible text of an HTML page, one block per line, and its <title>."""
+    """Visible text of an HTML page, one block element per line, and its <title>.
+
+    Only block elements break lines: removing an inline <script> or following a <b> must not
+    cut a sentence in two.
+    """
     from bs4 import BeautifulSoup
 
     soup = BeautifulSoup(html, "html.parser")
     title = normalise(soup.title.get_text()) if soup.title else ""
-    for tag in soup(["script", "style", "noscript", "template", "iframe", "svg", "nav", "form"]):
+    for tag in soup(["script", "style", "noscript", "template", "iframe", "svg", "nav", "form", "head"]):
         tag.decompose()
-    body = soup.body or soup
-    return body.get_text("\n"), re.split(r"\s[-_|–—]\s", title)[0] if title else ""
+    for tag in soup(_BLOCKS):
+        tag.insert_before("\n")
+        tag.insert_after("\n")
+    return soup.get_text(), re.split(r"\s[-_|–—]\s", title)[0] if title else ""
 
 
 def clean(raw: RawFile) -> Document:

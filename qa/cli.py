@@ -27,6 +27,10 @@ def _settings(args: argparse.Namespace) -> Settings:
         settings = replace(settings, index_dir=Path(args.index_dir))
     if getattr(args, "model", None):
         settings = replace(settings, model=args.model)
+    if getattr(args, "max_chars", None):
+        if args.max_chars < 50:
+            raise CliError("--max-chars must be at least 50")
+        settings = replace(settings, chunking=replace(settings.chunking, max_chars=args.max_chars))
     if getattr(args, "top_k", None):
         if args.top_k < 1:
             raise CliError("--top-k must be at least 1")
@@ -154,6 +158,8 @@ def parser() -> argparse.ArgumentParser:
     index_dir(sp)
     sp.add_argument("--model", metavar="NAME_OR_PATH",
                     help=f"sentence-transformers model name or path (default: {DEFAULT_MODEL})")
+    sp.add_argument("--max-chars", type=int, metavar="N",
+                    help="split paragraphs longer than N characters on sentence boundaries (default 300)")
     sp.add_argument("--quiet", action="store_true", help="no progress bar")
     sp.set_defaults(func=cmd_index)
 

@@ -40,3 +40,64 @@ def render_answer(answer: Answer, color: bool = False) -> str:
         lines.append(f"[{p.rank}] {citation(p)}  {dim(f'score {p.hit.score:.4f}')}")
         lines.append("    " + marked(p, color).replace("\n", "\n    "))
     return "\n".join(lines)
+
+
+# ---------------------------------------------------------------- HTML (web chat)
+NOT_FOUND_HTML = "not found in these documents（文档中没有找到答案）"
+
+
+def _esc(text: str) -> str:
+    from html import escape
+
+    return escape(text, quote=True)
+
+
+def passage_html(p: Passage) -> str:
+    """One cited passage: title, file, paragraph, date and source, text with the sentence and
+    answer span marked. All document text is escaped: it is shown, never interpreted."""
+    c = p.hit.chunk
+    text = c.text
+    pieces: list[str] = []
+    sent = p.sentence_span or (None, None)
+    span = p.answer_span or (None, None)
+    cuts = sorted({0, len(text), *(x for x in (*sent, *span) if x is not None)})
+    for a, b in zip(cuts, cuts[1:]):
+        piece = _esc(text[a:b]).replace("\n", "<br>")
+        if span[0] is not None and span[0] <= a and b <= span[1]:
+            piece = f'<mark class="qa-span">{piece}</mark>'
+        if sent[0] is not None and sent[0] <= a and b <= sent[1]:
+            piece = f'<span class="qa-sentence">{piece}</span>'
+        pieces.append(piece)
+    where = "metadata" if c.paragraph == 0 else f"¶{c.paragraph}"
+    extra = " · ".join(_esc(v) for v in (c.meta.get("date", ""), c.meta.get("source", "")) if v)
+    return (f'<div class="qa-passage"><div class="qa-cite"><b>[{p.rank}] 《{_esc(c.title)}》</b> '
+            f'<code>{_esc(c.doc_id)}</code> {where}{" · " + extra if extra else ""} '
+            f'<span class="qa-score">score {p.hit.score:.4f}</span></div>'
+            f'<div class="qa-text">{"".join(pieces)}</div></div>')
+
+
+def answer_html(answer: Answer, shown: int = 3, asked_as: str | None = None) -> str:
+    """The assistant's chat message: bold answer with its citation, then the passages
+    (``shown`` visible, the rest behind "more"); or a plain not-found with related passages."""
+    parts = ['<div class="qa-answer">']
+    if asked_as:
+        parts.append(f'<div class="qa-note">understood as: {_esc(asked_as)}</div>')
+    for note in answer.notes:
+        parts.append(f'<div class="qa-note">{_esc(note)}</div>')
+    cited = answer.cited
+    if answer.abstained or cited is None:
+        parts.append(f'<p class="qa-notfound"><b>{NOT_FOUND_HTML}</b></p>')
+        if answer.passages:
+            parts.append("<p>Possibly related (not an answer):</p>")
+    else:
+        c = cited.hit.chunk
+        where = "metadata" if c.paragraph == 0 else f"paragraph {c.paragraph}"
+        parts.append(f'<p class="qa-short"><b>{_esc(answer.text or "")}</b></p>'
+                     f'<p class="qa-citation">— 《{_esc(c.title)}》 <code>{_esc(c.doc_id)}</code>, {where}</p>')
+    visible, more = answer.passages[:shown], answer.passages[shown:]
+    parts += [passage_html(p) for p in visible]
+    if more:
+        parts.append(f"<details><summary>{len(more)} more passages</summary>"
+                     + "".join(passage_html(p) for p in more) + "</details>")
+    parts.append("</div>")
+    return "".join(parts)

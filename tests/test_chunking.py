@@ -50,6 +50,11 @@ def test_metadata_card_is_paragraph_zero():
     assert card.text == metadata_card(doc) == "标题：标题甲；日期：2009年；作者：程茂林。"
 
 
+def test_title_only_documents_get_no_card():
+    doc = Document("d.txt", "d.txt", "0", Metadata(title="泡泡战士"), ["正文内容，足够长的一句话。"])
+    assert [c.paragraph for c in chunk(doc, ChunkingSettings())] == [1]
+
+
 def test_ids_continue_from_first_id():
     doc = seed_docs()[0]
     chunks = chunk(doc, ChunkingSettings(), first_id=100)

@@ -65,6 +65,14 @@ def test_html_page_loses_scripts_navigation_and_uses_its_title():
     assert doc.paragraphs == ["目前，后进支部已完成转化581个，确定的1180个重点疑难项目已解决880个。"]
 
 
+def test_inline_markup_and_scripts_do_not_break_sentences():
+    html = ("<html><body><h1>测试通知</h1><p>龙泉镇今年新建了<b>73座</b>文化礼堂，<script>x = 1</script>全部对外开放。</p>"
+            "<p>正文写有字面标签 &lt;script&gt;alert(1)&lt;/script&gt; 供检查，这一句足够长。</p></body></html>")
+    doc = clean(RawFile("x.html", "x.html", html, "utf-8", "0" * 64, is_html=True))
+    assert doc.paragraphs == ["龙泉镇今年新建了73座文化礼堂，全部对外开放。",
+                              "正文写有字面标签 <script>alert(1)</script> 供检查，这一句足够长。"]
+
+
 def test_plain_file_with_a_heading_line():
     text = "泡泡战士\n基于《跑跑卡丁车》与《泡泡堂》上所开发的游戏，由韩国Nexon开发与发行。中国大陆由盛大游戏运营。\n"
     doc = clean(RawFile("a.txt", "TRIAL_800.txt", text, "utf-8", "0" * 64))

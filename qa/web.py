@@ -1,0 +1,202 @@
+"""The web chat (Gradio): ask in the browser, see the answer with its cited passages.
+
+``qa serve`` / ``python app.py`` / ``make run`` start it on 127.0.0.1:7860. The same answer is
+available to programs through the API endpoint ``/ask`` (see the README), which returns the
+``qa ask --json`` object.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import threading
+from pathlib import Path
+
+from .config import Settings, go_offline
+from .followup import resolve
+from .pipeline import Assistant, QuestionError
+from .render import answer_html
+from .schema import Answer
+
+EXAMPLES = [
+    "温州后进支部转化了多少个",
+    "构建城乡统筹基层党建新格局的作者是谁？",
+    "全县基层组织建设年推进会议在哪里召开？",
+    "秀洲党员服务中心总面积多少平方米？",
+    "How many backward Party branches have been transformed in Wenzhou?",
+]
+UPLOAD_TYPES = [".txt", ".md", ".html", ".htm"]
+CSS = """
+.gradio-container { font-family: system-ui, "Noto Sans CJK SC", "WenQuanYi Micro Hei", sans-serif; }
+.qa-short { font-size: 1.15em; margin: 0 0 .2em 0; }
+.qa-citation, .qa-note { color: #555; font-size: .9em; margin: 0 0 .6em 0; }
+.qa-notfound { color: #8a4b00; }
+.qa-passage { border-left: 3px solid #c7d2fe; padding: .3em .6em; margin: .5em 0; }
+.qa-cite { font-size: .85em; color: #444; }
+.qa-score { color: #888; margin-left: .5em; }
+.qa-sentence { background: #eef2ff; }
+mark.qa-span { background: #fde047; font-weight: 600; padding: 0 .1em; }
+"""
+
+
+class ChatService:
+    """Owns the assistant over one index: answers questions and adds uploaded files."""
+
+    def __init__(self, settings: Settings, assistant: Assistant | None = None) -> None:
+        self.settings = settings
+        self.assistant = assistant or Assistant.open(settings)
+        self._lock = threading.RLock()  # uploads swap the assistant; questions wait for that
+
+    def ask(self, question: str, top_k: int | None = None, mode: str | None = None) -> Answer:
+        with self._lock:
+            return self.assistant.ask(question, top_k=top_k, mode=mode)
+
+    def documents(self) -> list[list]:
+        return [[d.title, d.doc_id, d.chunks, d.meta.get("date", ""), d.meta.get("source", "")]
+                for d in self.assistant.index.documents]
+
+    def add_files(self, files: list[str], progress=None) -> str:
+        """Clean, chunk and index uploaded files incrementally; bad files change nothing."""
+        from .cleaning import clean
+        from .loading import SUPPORTED, read_file
+        from .schema import Skipped
+        from .store import build
+
+        uploads = self.settings.index_dir / "uploads"
+        known = {d.doc_id for d in self.assistant.index.documents}
+        messages, accepted = [], []
+        for name in files or []:
+            path = Path(name)
+            if path.suffix.lower() not in SUPPORTED:
+                messages.append(f"✗ {path.name}: unsupported file type (use {', '.join(UPLOAD_TYPES)})")
+                continue
+            raw = read_file(path)
+            if isinstance(raw, Skipped):
+                messages.append(f"✗ {path.name}: {raw.reason}")
+            elif path.name in known and not (uploads / path.name).exists():
+                messages.append(f"✗ {path.name}: a document with this name is already indexed")
+            elif not clean(raw).paragraphs:
+                messages.append(f"✗ {path.name}: no article text found")
+            else:
+                accepted.append(path)
+        if not accepted:
+            return "\n".join(messages) or "No file selected."
+        with self._lock:
+            uploads.mkdir(parents=True, exist_ok=True)
+            for path in accepted:
+                shutil.copyfile(path, uploads / path.name)
+            sources = [Path(s) for s in self.assistant.index.manifest.get("sources", []) if Path(s).exists()]
+            sources = list(dict.fromkeys([*sources, uploads.resolve()]))
+            report = build(sources, self.settings, self.assistant.encoder, progress=progress is not None)
+            self.assistant = Assistant.open(self.settings, encoder=self.assistant.encoder)
+        messages.insert(0, f"✓ added {len(accepted)} file(s): {report.embedded} new passages embedded, "
+                           f"{report.documents} documents in the index")
+        return "\n".join(messages)
+
+
+def ensure_index(settings: Settings, build_missing: bool = True) -> None:
+    """Build the default seed index on first use, and refresh it when seeds/ changed."""
+    from .encoders import load_encoder
+    from .store import StoreError, build, is_current, read_manifest
+
+    try:
+        manifest = read_manifest(settings.index_dir)
+    except StoreError:
+        manifest = None
+    corpus = [p.resolve() for p in settings.corpus]
+    if manifest is not None:
+        sources = [Path(s) for s in manifest.get("sources", [])]
+        ours = sources and all(s in corpus or s.name == "uploads" for s in sources)
+        if not ours or is_current(sources, settings):
+            return  # a user-built index, or an up-to-date seed index
+        corpus = sources
+    if not build_missing:
+        raise SystemExit(f"qa: error: no usable index in {settings.index_dir}: run `qa index` first")
+    print(f"Building the index of {', '.join(str(p) for p in corpus)} (first run; about a minute)…",
+          file=sys.stderr, flush=True)
+    report = build(corpus, settings, load_encoder(settings.model), progress=True,
+                   on_stage=lambda msg: print(f"… {msg}", file=sys.stderr, flush=True))
+    print(f"Index ready: {report.documents} documents, {report.chunks} passages.", file=sys.stderr, flush=True)
+
+
+def build_ui(service: ChatService):
+    import gradio as gr
+
+    def respond(question: str, history: list, last: str | None, top_k: int, mode: str):
+        from html import escape
+
+        question = (question or "").strip()
+        if not question:
+            gr.Warning("Type a question first.")
+            return "", history, last
+        asked = resolve(question, last, service.assistant.analyzer.tokenizer)
+        try:
+            answer = service.ask(asked, top_k=int(top_k), mode=mode)
+        except QuestionError as exc:
+            gr.Warning(str(exc))
+            return "", history, last
+        shown = min(3, int(top_k))
+        history = [*history, {"role": "user", "content": escape(question)},
+                   {"role": "assistant", "content": answer_html(answer, shown, asked if asked != question else None)}]
+        return "", history, asked
+
+    def api_ask(question: str, top_k: int = 5, mode: str = "hybrid") -> dict:
+        """Answer one question; returns the `qa ask --json` object."""
+        try:
+            return service.ask(question, top_k=int(top_k), mode=mode).to_json()
+        except (QuestionError, ValueError) as exc:
+            raise gr.Error(str(exc)) from exc
+
+    def add(files, progress=gr.Progress(track_tqdm=True)):  # noqa: B008 - Gradio injects progress this way
+        message = service.add_files([getattr(f, "name", f) for f in files or []], progress)
+        return message, service.documents(), None
+
+    with gr.Blocks(title="文档问答 · Cited answers from Chinese documents") as demo:
+        last = gr.State(None)
+        with gr.Sidebar(label="Settings and documents"):
+            gr.Markdown("### Settings")
+            top_k = gr.Slider(1, 10, value=5, step=1, label="Passages to retrieve (top-k)")
+            mode = gr.Radio(["hybrid", "bm25", "dense"], value="hybrid", label="Retrieval mode")
+            gr.Markdown("### Indexed documents")
+            docs = gr.Dataframe(value=service.documents(), headers=["title", "file", "passages", "date", "source"],
+                                interactive=False, wrap=True, elem_id="documents")
+            gr.Markdown("### Add documents")
+            upload = gr.File(file_count="multiple", file_types=UPLOAD_TYPES, label=".txt / .md / .html",
+                             elem_id="upload")
+            add_button = gr.Button("Add to index", elem_id="add-button")
+            status = gr.Textbox(label="Upload status", interactive=False, lines=3, elem_id="upload-status")
+        gr.Markdown("## 文档问答 · Ask the documents\nAnswers come only from the indexed documents, "
+                    "each cited to its passage; when they do not say, you are told so.")
+        chat = gr.Chatbot(height=560, label="Chat", elem_id="chat", group_consecutive_messages=False)
+        with gr.Row():
+            box = gr.Textbox(placeholder="Ask a question… 例如：温州后进支部转化了多少个", show_label=False,
+                             scale=8, elem_id="question", autofocus=True)
+            send = gr.Button("Ask", variant="primary", scale=1, elem_id="ask-button")
+        with gr.Row():
+            for example in EXAMPLES:
+                button = gr.Button(example, size="sm", elem_classes=["qa-example"])
+                button.click(lambda q=example: q, outputs=box, api_visibility="private").then(
+                    respond, [box, chat, last, top_k, mode], [box, chat, last], api_visibility="private")
+        inputs, outputs = [box, chat, last, top_k, mode], [box, chat, last]
+        send.click(respond, inputs, outputs, api_visibility="private")
+        box.submit(respond, inputs, outputs, api_visibility="private")
+        add_button.click(add, [upload], [status, docs, upload], api_visibility="private")
+        demo.load(service.documents, outputs=docs, api_visibility="private")  # each page sees the current index
+        gr.api(api_ask, api_name="ask")
+    return demo
+
+
+def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860, build_missing: bool = True,
+          block: bool = True):
+    """Start the chat; with ``block=False`` return the running app (tests use this)."""
+    go_offline()  # before gradio is imported: no analytics, no telemetry
+    ensure_index(settings, build_missing)
+    import gradio as gr
+
+    service = ChatService(settings)
+    demo = build_ui(service)
+    demo.queue(default_concurrency_limit=1)
+    print(f"Web chat on http://{host}:{port}", file=sys.stderr, flush=True)
+    demo.launch(server_name=host, server_port=port, prevent_thread_lock=not block, show_error=True,
+                ssr_mode=False, footer_links=["api"], css=CSS, theme=gr.themes.Default())
+    return demo

@@ -1,0 +1,42 @@
+"""Load test: 8 concurrent gradio_client callers against the running app on loopback."""
+
+import json
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from qa.evaluation import contains_any
+from tests.conftest import SEED_QUESTIONS
+
+pytestmark = pytest.mark.slow
+CALLERS, QUESTIONS = 8, 56
+
+
+def test_concurrent_callers_all_get_correct_answers(web_server):
+    from gradio_client import Client
+
+    items = [json.loads(line) for line in SEED_QUESTIONS.read_text("utf-8").splitlines()]
+    # Questions the assistant answers correctly alone; under load they must stay correct.
+    pool = [i for i in items if i["id"] in {"wz-01", "wz-04", "wz-06", "wz-10", "wz-11", "wz-13", "xz-01",
+                                             "xz-04", "xz-06", "fd-01", "fd-02", "fd-03", "th-02", "jx-04"}]
+    work = [pool[i % len(pool)] for i in range(QUESTIONS)]
+    clients = [Client(web_server, verbose=False) for _ in range(CALLERS)]
+
+    def call(args):
+        index, item = args
+        started = time.perf_counter()
+        result = clients[index % CALLERS].predict(item["question"], 5, "hybrid", api_name="/ask")
+        return item, result, time.perf_counter() - started
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(CALLERS) as executor:
+        results = list(executor.map(call, enumerate(work), timeout=300))
+    wall = time.perf_counter() - started
+    latencies = sorted(seconds * 1000 for _, _, seconds in results)
+    p50, p95 = latencies[len(latencies) // 2], latencies[int(0.95 * len(latencies)) - 1]
+    print(f"\nload: {len(results)} questions, {CALLERS} callers, {wall:.1f} s, "
+          f"p50 {p50:.0f} ms, p95 {p95:.0f} ms, {len(results) / wall:.1f} q/s")
+    wrong = [(i["question"], r["answer"]) for i, r, _ in results if r["abstained"] or not contains_any(r["answer"], i["answers"])]
+    assert wrong == []
+    assert all(set(r) >= {"question", "answer", "abstained", "passages"} for _, r, _ in results)

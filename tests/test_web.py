@@ -1,0 +1,123 @@
+"""The web chat in a real headless Chromium (Debian's), against the real server on loopback."""
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI"):
+            pytest.fail("chromium is missing: .ci/run installs it with apt")
+        pytest.skip("chromium not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, web_server):
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    page = context.new_page()
+    page.requests = []
+    page.on("request", lambda r: page.requests.append(r.url))
+    page.goto(web_server)
+    page.wait_for_selector("#question textarea", timeout=60_000)
+    yield page
+    context.close()
+
+
+def shots() -> Path:
+    folder = Path(os.environ.get("QA_SCREENSHOT_DIR", ROOT / "reports" / "screenshots"))
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def wait_for_status(page, text: str, timeout: int = 120_000) -> str:
+    """Wait until the upload status box's value contains ``text``; return the value."""
+    page.wait_for_function("t => document.querySelector('#upload-status textarea').value.includes(t)",
+                           arg=text, timeout=timeout)
+    return page.locator("#upload-status textarea").input_value()
+
+
+def ask(page, question: str, expect: str):
+    """Ask through the UI, wait for the new answer message, and check it mentions ``expect``."""
+    answers = page.locator("#chat .qa-answer")
+    before = answers.count()
+    page.fill("#question textarea", question)
+    page.click("#ask-button")
+    page.wait_for_function("n => document.querySelectorAll('#chat .qa-answer').length > n", arg=before,
+                           timeout=60_000)
+    answer = answers.last
+    assert expect in answer.inner_text()
+    return answer
+
+
+def test_seed_question_shows_581_with_its_citation(page):
+    answer = ask(page, "温州后进支部转化了多少个", "581个")
+    assert answer.locator(".qa-short b").inner_text() == "581个"
+    assert "001_9ea0c3a7cdccebec.txt" in answer.locator(".qa-citation").inner_text()
+    assert "温州" in answer.locator(".qa-citation").inner_text()
+    assert answer.locator("mark.qa-span").first.inner_text() == "581个"
+    assert answer.locator(":scope > .qa-passage").count() == 3  # top 3 shown, the rest behind "more"
+    assert answer.locator("details .qa-passage").count() == 2
+    page.screenshot(path=str(shots() / "answer.png"), full_page=False)
+
+
+def test_unanswerable_question_says_not_found(page):
+    answer = ask(page, "北京地铁4号线什么时候开通？", "not found in these documents")
+    assert "Possibly related" in answer.inner_text()
+    assert answer.locator("mark.qa-span").count() == 0
+    page.screenshot(path=str(shots() / "not_found.png"), full_page=False)
+
+
+def test_follow_up_uses_the_previous_question(page):
+    ask(page, "温州后进支部转化了多少个", "581个")
+    answer = ask(page, "那嘉兴呢？", "understood as")
+    assert "嘉兴后进支部转化了多少个" in answer.locator(".qa-note").inner_text()
+
+
+def test_upload_then_ask_and_scripts_stay_text(page, tmp_path):
+    doc = tmp_path / "xss_note.html"
+    doc.write_text("<html><head><title>测试通知</title></head><body><h1>测试通知</h1>"
+                   "<p>龙泉镇今年新建了73座文化礼堂，<script>window.__pwned = 1</script>全部对外开放。</p>"
+                   "<p>通知正文中写有字面标签 &lt;script&gt;alert(1)&lt;/script&gt; 供检查。</p></body></html>", "utf-8")
+    page.set_input_files("#upload input[type=file]", str(doc))
+    page.click("#add-button")
+    wait_for_status(page, "added 1 file")
+    assert "xss_note.html" in page.locator("#documents").inner_text()
+    ask(page, "龙泉镇今年新建了多少座文化礼堂？", "73座")
+    answer = ask(page, "通知正文中写有什么字面标签？", "供检查")
+    assert "<script>alert(1)</script>" in answer.inner_text()  # shown as text
+    assert page.evaluate("window.__pwned") is None and page.evaluate("typeof alert") == "function"
+    assert page.locator("#chat script").count() == 0
+
+
+def test_a_bad_upload_is_reported_and_changes_nothing(page, tmp_path):
+    bad = tmp_path / "empty.txt"
+    bad.write_text("   ")
+    before = page.locator("#documents").inner_text()
+    page.set_input_files("#upload input[type=file]", str(bad))
+    page.click("#add-button")
+    assert "empty.txt: empty file" in wait_for_status(page, "empty.txt")
+    assert page.locator("#documents").inner_text() == before
+
+
+def test_page_makes_no_request_beyond_loopback(page):
+    ask(page, "肥东县委书记是谁？", "杨宏星")
+    outside = [u for u in page.requests if not u.startswith(("http://127.0.0.1", "data:", "blob:"))]
+    assert outside == []
