@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/pip install --disable-pip-version-check -q -c constraints.txt
 
-.PHONY: setup setup-test run test index eval eval-all cmrc lint clean
+.PHONY: setup setup-test run test index eval cmrc lint clean screenshots
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -47,3 +47,7 @@ lint: setup-test
 clean:
 	rm -rf $(VENV) reports eval/cmrc
 	find index -mindepth 1 ! -name README.md -exec rm -rf {} +
+
+# Refresh the README's screenshots from the browser tests.
+screenshots: setup-test
+	QA_SCREENSHOT_DIR=docs/screenshots $(BIN)/python -m pytest tests/test_web.py -q

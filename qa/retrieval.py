@@ -1,7 +1,10 @@
-"""Retrieve: BM25, dense, or both fused by weighted reciprocal rank fusion (RRF).
+"""Retrieve: BM25, dense, or both fused.
 
-RRF adds ``weight / (k + rank)`` from each retriever. It needs no score calibration between
-BM25 and cosine similarity, which live on unrelated scales.
+Fusion ``score`` (default) puts both signals on one scale per question: BM25 divided by its
+best score, cosine similarity min-max scaled over the candidates, then mixed by
+``bm25_share``. Unlike rank fusion it keeps how *much* better the top BM25 match is, which
+matters when one passage is a clear lexical winner. ``rrf`` (reciprocal rank fusion, adding
+``weight / (k + rank)``) is kept as an option.
 """
 
 from __future__ import annotations
@@ -15,6 +18,16 @@ from .schema import Hit
 from .store import HybridIndex
 
 MODES = ("hybrid", "bm25", "dense")
+
+
+def score_fusion(bm25: dict[int, float], dense: dict[int, float], bm25_share: float) -> dict[int, float]:
+    """Mix BM25 (scaled by its best score) and cosine (min-max scaled) per candidate."""
+    top = max(bm25.values(), default=0.0) or 1.0
+    low, high = (min(dense.values()), max(dense.values())) if dense else (0.0, 1.0)
+    spread = (high - low) or 1.0
+    return {row: bm25_share * bm25.get(row, 0.0) / top
+            + (1 - bm25_share) * ((dense[row] - low) / spread if row in dense else 0.0)
+            for row in bm25.keys() | dense.keys()}
 
 
 class HybridRetriever:
@@ -47,14 +60,16 @@ class HybridRetriever:
         bm25_rank = {row: r for r, (row, _) in enumerate(bm25, start=1)}
         dense_rank = {row: r for r, (row, _) in enumerate(dense, start=1)}
         if mode == "bm25":
-            scores = {row: score for row, score in bm25}
+            scores = dict(bm25)
         elif mode == "dense":
-            scores = {row: score for row, score in dense}
-        else:
+            scores = dict(dense)
+        elif s.fusion == "rrf":
             scores = {}
             for row, rank in bm25_rank.items():
                 scores[row] = scores.get(row, 0.0) + s.bm25_weight / (s.rrf_k + rank)
             for row, rank in dense_rank.items():
                 scores[row] = scores.get(row, 0.0) + s.dense_weight / (s.rrf_k + rank)
+        else:
+            scores = score_fusion(dict(bm25), dict(dense), s.bm25_share)
         best = sorted(scores, key=lambda row: -scores[row])[:top_k]
         return [Hit(self.index.chunks[row], scores[row], bm25_rank.get(row), dense_rank.get(row)) for row in best]

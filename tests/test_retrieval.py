@@ -32,3 +32,11 @@ def test_hybrid_beats_either_retriever_alone_on_the_seed_questions(assistant):
     assert metrics["hybrid"].recall[1] > metrics["bm25"].recall[1]
     assert metrics["hybrid"].recall[1] > metrics["dense"].recall[1]
     assert metrics["hybrid"].mrr10 > max(metrics["bm25"].mrr10, metrics["dense"].mrr10)
+
+
+def test_score_fusion_scales_both_signals():
+    from qa.retrieval import score_fusion
+
+    fused = score_fusion({1: 10.0, 2: 5.0}, {2: 0.9, 3: 0.5}, bm25_share=0.6)
+    assert fused == pytest.approx({1: 0.6, 2: 0.6 * 0.5 + 0.4, 3: 0.0})
+    assert score_fusion({}, {4: 0.7}, 0.6) == {4: 0.0}  # a lone candidate has no spread: no bonus
