@@ -81,6 +81,8 @@ class Assistant:
         # Look at least as deep as the extractor does, then report the top k.
         hits = self.retriever.run(query, vector=vector, mode=mode, top_k=max(k, self.settings.answer.passages_considered))
         answer = self.extractor.run(query, hits)
-        answer.passages = answer.passages[:k]
+        cited = answer.cited
+        # Show the top k, and always the passage the answer is cited to.
+        answer.passages = answer.passages[:k] + ([cited] if cited and cited.rank > k else [])
         answer.notes = notes + answer.notes
         return answer

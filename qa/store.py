@@ -179,7 +179,7 @@ def previous_vectors(folder: Path, encoder: Encoder) -> dict[str, np.ndarray]:
     return dict(zip((embed_text(c) for c in old.chunks), old.vector.vectors()))
 
 
-def prepare(paths: list[Path], settings: Settings) -> tuple[list[Document], list[Skipped], list[tuple[str, str]]]:
+def prepare(paths: list[Path]) -> tuple[list[Document], list[Skipped], list[tuple[str, str]]]:
     """Load and clean every file; a file that fails to parse is reported, not fatal."""
     loaded = load(paths)
     documents, skipped = [], list(loaded.skipped)
@@ -221,7 +221,7 @@ def build(
     tokenizer = tokenizer or Tokenizer()
     stage = on_stage or (lambda _msg: None)
     stage("reading and cleaning documents")
-    documents, skipped, files = prepare(paths, settings)
+    documents, skipped, files = prepare(paths)
     if not documents:
         raise NothingToIndex("no documents to index" + (f" ({len(skipped)} files skipped)" if skipped else ""))
     chunks: list[Chunk] = []

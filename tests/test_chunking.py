@@ -37,10 +37,10 @@ def test_long_single_line_seed_is_split():
 def test_short_lines_join_the_next_paragraph():
     doc = Document("d.txt", "d.txt", "0", Metadata(title="T"),
                    ["背景介绍:", "这一段是正文内容，长度足够成为一个独立的段落，并且以句号结束。"])
-    chunks = chunk(doc, ChunkingSettings())
-    assert len(chunks) == 2
-    assert chunks[1].text.startswith("背景介绍:\n这一段")
-    assert chunks[1].paragraph == 2
+    chunks = chunk(doc, ChunkingSettings())  # title-only metadata: no card
+    assert len(chunks) == 1
+    assert chunks[0].text.startswith("背景介绍:\n这一段")
+    assert chunks[0].paragraph == 2 and chunks[0].start == 0
 
 
 def test_metadata_card_is_paragraph_zero():

@@ -28,3 +28,11 @@ def test_top_k_and_json_shape(assistant):
     assert set(first) >= {"rank", "doc", "title", "paragraph", "text", "score", "answer_span"}
     s, e = first["answer_span"]
     assert first["text"][s:e] == data["answer"] == "581个"
+
+
+def test_cited_passage_is_kept_even_beyond_top_k(assistant):
+    # For these the answer comes from the 2nd/3rd passage: top_k=1 must still show it.
+    for question in ["构建城乡统筹基层党建新格局是哪天发布的？", "全县基层组织建设年推进会议在哪里召开？"]:
+        result = assistant.ask(question, top_k=1)
+        assert result.cited is not None and result.cited.rank > 1
+        assert [p.rank for p in result.passages] == [1, result.cited.rank]
