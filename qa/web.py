@@ -112,7 +112,7 @@ def ensure_index(settings: Settings, build_missing: bool = True) -> None:
         corpus = sources
     if not build_missing:
         raise SystemExit(f"qa: error: no usable index in {settings.index_dir}: run `qa index` first")
-    print(f"Building the index of {', '.join(str(p) for p in corpus)} (first run; about a minute)…",
+    print(f"Building the index of {', '.join(str(p) for p in corpus)} (first run)…",
           file=sys.stderr, flush=True)
     report = build(corpus, settings, load_encoder(settings.model), progress=True,
                    on_stage=lambda msg: print(f"… {msg}", file=sys.stderr, flush=True))
