@@ -14,8 +14,6 @@ from pathlib import Path
 
 from .config import DEFAULT_MODEL, Settings, go_offline
 
-EXIT_USAGE = 2
-
 
 class CliError(Exception):
     """Raised for a user-facing failure; main() prints it and exits non-zero."""

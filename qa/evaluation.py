@@ -117,11 +117,16 @@ def read_questions(path: Path, doc_ids: list[str]) -> tuple[list[Question], list
 
 
 # ---------------------------------------------------------------- scoring
-def is_hit(question: Question, chunk: Chunk) -> bool:
-    text = chunk.text if chunk.paragraph == 0 else f"{chunk.title}\n{chunk.text}"
-    if question.evidence and squash(question.evidence) in squash(text):
+def hit_texts(chunk: Chunk) -> tuple[str, str]:
+    """Squashed (passage with title, passage alone): what evidence and answers are matched in."""
+    return squash(f"{chunk.title}\n{chunk.text}" if chunk.paragraph else chunk.text), squash(chunk.text)
+
+
+def is_hit(question: Question, chunk: Chunk, texts: tuple[str, str] | None = None) -> bool:
+    with_title, alone = texts or hit_texts(chunk)
+    if question.evidence and squash(question.evidence) in with_title:
         return True
-    return chunk.doc_id == question.doc and contains_any(chunk.text, question.answers)
+    return chunk.doc_id == question.doc and any(squash(a) and squash(a) in alone for a in question.answers)
 
 
 def ndcg(gains: list[int], relevant: int, k: int = 10) -> float:
@@ -154,6 +159,7 @@ def evaluate(assistant, questions: list[Question], mode: str, top_k: int = 10,
     from tqdm import tqdm
 
     chunks = assistant.index.chunks
+    texts = [hit_texts(c) for c in chunks]  # squash each passage once, not once per question
     started = time.perf_counter()
     queries = [assistant.analyzer.run(assistant.prepare(q.question)[0]) for q in questions]
     vectors = assistant.retriever.encode(queries) if mode != "bm25" else [None] * len(queries)
@@ -166,7 +172,7 @@ def evaluate(assistant, questions: list[Question], mode: str, top_k: int = 10,
         seconds = time.perf_counter() - t + shared
         gains = [int(is_hit(question, p.hit.chunk)) for p in answer.passages]
         rank = next((i + 1 for i, g in enumerate(gains) if g), None)
-        relevant = sum(is_hit(question, c) for c in chunks) if question.answerable else 0
+        relevant = sum(is_hit(question, c, t) for c, t in zip(chunks, texts)) if question.answerable else 0
         outcomes.append(Outcome(question, answer, mode, rank, relevant, gains, seconds))
     return outcomes
 
@@ -187,12 +193,6 @@ def result_line(outcome: Outcome, with_mode: bool) -> str:
     if with_mode:
         data["mode"] = outcome.mode
     return json.dumps(data, ensure_ascii=False)
-
-
-def write_report(folder: Path, metrics: list[Metrics], runs: dict[str, list[Outcome]], source: str) -> None:
-    from .report import write
-
-    write(folder, metrics, runs, source, table(metrics))
 
 
 def run_cli(args: argparse.Namespace, settings: Settings) -> int:
@@ -221,6 +221,8 @@ def run_cli(args: argparse.Namespace, settings: Settings) -> int:
             for outcomes in runs.values():
                 fh.writelines(result_line(o, len(modes) > 1) + "\n" for o in outcomes)
     if args.report:
-        write_report(Path(args.report), metrics, runs, str(path))
+        from .report import write
+
+        write(Path(args.report), metrics, runs, str(path), table(metrics))
         print(f"report written to {args.report}/report.md")
     return 0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from html import escape
+
 from .schema import Answer, Passage
 
 NOT_FOUND = "Not found in the documents. (文档中没有找到答案。)"
@@ -47,8 +49,6 @@ NOT_FOUND_HTML = "not found in these documents（文档中没有找到答案）"
 
 
 def _esc(text: str) -> str:
-    from html import escape
-
     return escape(text, quote=True)
 
 
