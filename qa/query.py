@@ -61,8 +61,12 @@ def _unit(text: str) -> str:
         return match.group(1)
     if re.search(r"面积|how large|\barea\b|square", text):
         return "平方米"
-    if re.search(r"多长时间|多久|how long", text):
+    if re.search(r"多长时间|多久|多少年|多少天|how long", text):
         return "time"
+    if re.search(r"体重|多重|重量|weigh", text):
+        return "公斤"
+    if re.search(r"多高|多长|多远|身高|长度|高度|距离|how (tall|high|far|long is)", text):
+        return "米"
     if re.search(r"多少钱|收入|投入|资金|经费|income|cost|spent|invest", text):
         return "元"
     return "%" if re.search(r"百分之|比例|率|percent|proportion|\brate\b", text) else ""
@@ -98,8 +102,8 @@ class QueryAnalyzer:
         key_terms = [([w], self.keyword.idf(w)) for w in words]
         focus, after = _focus(text, words)
         head = re.search(r"(?:什么样?的?|哪种|哪类|怎样的)([\u4e00-\u9fff]{1,4}?)(?:[？?。]|$|呢|吗)", text)
-        return Query(text, False, answer_type(text, False), tokens, key_terms, _unit(text), focus, after,
-                     head.group(1) if head else "")
+        noun = head.group(1) if head and head.group(1) not in STOPWORDS else ""
+        return Query(text, False, answer_type(text, False), tokens, key_terms, _unit(text), focus, after, noun)
 
     def _english(self, text: str) -> Query:
         terms = self.translator.translate(text, self.keyword.doc_freq) if self.translator.available else []

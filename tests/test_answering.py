@@ -43,3 +43,19 @@ def test_abstains_when_the_corpus_does_not_answer(assistant, question):
     assert result.abstained and result.text is None and result.cited is None
     assert result.passages  # closest passages are still offered, marked as not an answer
     assert all(p.answer_span is None for p in result.passages)
+
+
+def test_measure_words_and_older_dates_are_recognised():
+    from qa.answering import _DATE, _NUMBER
+
+    assert _NUMBER.search("体重约只有8公斤重").group() == "8公斤"
+    assert _NUMBER.search("面积约为0.304平方公里。").group() == "0.304平方公里"
+    assert [m.group() for m in _DATE.finditer("永禄5年（1562年）被任命，518年九月")] == ["永禄5年（1562年）", "518年"]
+
+
+def test_weight_question_picks_the_weight(assistant):
+    from qa.query import _unit
+
+    assert _unit("尤金袋鼠的体重大约是多少？") == "公斤"
+    assert _unit("用了多长时间？") == "time"
+    assert _unit("这座塔有多高？") == "米"
