@@ -71,8 +71,9 @@ def squash(text: str) -> str:
     return re.sub(r"\s+", "", text).lower()
 
 
-def contains_any(text: str, answers: list[str]) -> bool:
-    flat = squash(text)
+def contains_any(text: str, answers: list[str], squashed: bool = False) -> bool:
+    """Whether ``text`` holds one of ``answers``, whitespace and case ignored."""
+    flat = text if squashed else squash(text)
     return any(squash(a) and squash(a) in flat for a in answers)
 
 
@@ -126,7 +127,7 @@ def is_hit(question: Question, chunk: Chunk, texts: tuple[str, str] | None = Non
     with_title, alone = texts or hit_texts(chunk)
     if question.evidence and squash(question.evidence) in with_title:
         return True
-    return chunk.doc_id == question.doc and any(squash(a) and squash(a) in alone for a in question.answers)
+    return chunk.doc_id == question.doc and contains_any(alone, question.answers, squashed=True)
 
 
 def ndcg(gains: list[int], relevant: int, k: int = 10) -> float:

@@ -10,9 +10,15 @@ NOT_FOUND = "Not found in the documents. (文档中没有找到答案。)"
 _BOLD, _HILITE, _DIM, _RESET = "\x1b[1m", "\x1b[1;33m", "\x1b[2m", "\x1b[0m"
 
 
+def location(p: Passage, short: bool = False) -> str:
+    """Where in its document a passage sits: the metadata card or a paragraph number."""
+    number = p.hit.chunk.paragraph
+    return "metadata" if number == 0 else f"¶{number}" if short else f"paragraph {number}"
+
+
 def citation(p: Passage) -> str:
     c = p.hit.chunk
-    where = "metadata" if c.paragraph == 0 else f"paragraph {c.paragraph}"
+    where = location(p)
     extra = ", ".join(v for v in (c.meta.get("date", ""), c.meta.get("source", "")) if v)
     return f"《{c.title}》 {c.doc_id}, {where}" + (f" ({extra})" if extra else "")
 
@@ -68,7 +74,7 @@ def passage_html(p: Passage) -> str:
         if sent[0] is not None and sent[0] <= a and b <= sent[1]:
             piece = f'<span class="qa-sentence">{piece}</span>'
         pieces.append(piece)
-    where = "metadata" if c.paragraph == 0 else f"¶{c.paragraph}"
+    where = location(p, short=True)
     extra = " · ".join(_esc(v) for v in (c.meta.get("date", ""), c.meta.get("source", "")) if v)
     return (f'<div class="qa-passage"><div class="qa-cite"><b>[{p.rank}] 《{_esc(c.title)}》</b> '
             f'<code>{_esc(c.doc_id)}</code> {where}{" · " + extra if extra else ""} '
@@ -91,9 +97,8 @@ def answer_html(answer: Answer, shown: int = 3, asked_as: str | None = None) -> 
             parts.append("<p>Possibly related (not an answer):</p>")
     else:
         c = cited.hit.chunk
-        where = "metadata" if c.paragraph == 0 else f"paragraph {c.paragraph}"
         parts.append(f'<p class="qa-short"><b>{_esc(answer.text or "")}</b></p>'
-                     f'<p class="qa-citation">— 《{_esc(c.title)}》 <code>{_esc(c.doc_id)}</code>, {where}</p>')
+                     f'<p class="qa-citation">— 《{_esc(c.title)}》 <code>{_esc(c.doc_id)}</code>, {location(cited)}</p>')
     visible, more = answer.passages[:shown], answer.passages[shown:]
     parts += [passage_html(p) for p in visible]
     if more:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from .config import Settings, go_offline
 from .followup import resolve
+from .loading import SUPPORTED
 from .pipeline import Assistant, QuestionError
 from .render import answer_html
 from .schema import Answer
@@ -25,7 +26,7 @@ EXAMPLES = [
     "秀洲党员服务中心总面积多少平方米？",
     "How many backward Party branches have been transformed in Wenzhou?",
 ]
-UPLOAD_TYPES = [".txt", ".md", ".html", ".htm"]
+UPLOAD_TYPES = sorted(SUPPORTED)
 CSS = """
 .gradio-container { font-family: system-ui, "Noto Sans CJK SC", "WenQuanYi Micro Hei", sans-serif; }
 .qa-short { font-size: 1.15em; margin: 0 0 .2em 0; }
@@ -58,7 +59,7 @@ class ChatService:
     def add_files(self, files: list[str], progress=None) -> str:
         """Clean, chunk and index uploaded files incrementally; bad files change nothing."""
         from .cleaning import clean
-        from .loading import SUPPORTED, read_file
+        from .loading import read_file
         from .schema import Skipped
         from .store import build
 
@@ -161,7 +162,7 @@ def build_ui(service: ChatService):
             docs = gr.Dataframe(value=service.documents(), headers=["title", "file", "passages", "date", "source"],
                                 interactive=False, wrap=True, elem_id="documents")
             gr.Markdown("### Add documents")
-            upload = gr.File(file_count="multiple", file_types=UPLOAD_TYPES, label=".txt / .md / .html",
+            upload = gr.File(file_count="multiple", file_types=UPLOAD_TYPES, label=" / ".join(UPLOAD_TYPES),
                              elem_id="upload")
             add_button = gr.Button("Add to index", elem_id="add-button")
             status = gr.Textbox(label="Upload status", interactive=False, lines=3, elem_id="upload-status")
@@ -186,9 +187,8 @@ def build_ui(service: ChatService):
     return demo
 
 
-def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860, build_missing: bool = True,
-          block: bool = True):
-    """Start the chat; with ``block=False`` return the running app (tests use this)."""
+def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860, build_missing: bool = True) -> None:
+    """Build or refresh the seed index when needed, then serve the chat until interrupted."""
     go_offline()  # before gradio is imported: no analytics, no telemetry
     ensure_index(settings, build_missing)
     import gradio as gr
@@ -197,6 +197,5 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860, build_m
     demo = build_ui(service)
     demo.queue(default_concurrency_limit=1)
     print(f"Web chat on http://{host}:{port}", file=sys.stderr, flush=True)
-    demo.launch(server_name=host, server_port=port, prevent_thread_lock=not block, show_error=True,
-                ssr_mode=False, footer_links=["api"], css=CSS, theme=gr.themes.Default())
-    return demo
+    demo.launch(server_name=host, server_port=port, show_error=True, ssr_mode=False, footer_links=["api"],
+                css=CSS, theme=gr.themes.Default())
