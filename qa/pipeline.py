@@ -39,7 +39,7 @@ class Assistant:
         """Open the index in ``settings.index_dir`` with the encoder it was built with."""
         index = open_index(settings.index_dir)
         if encoder is None or encoder.name != index.model:
-            encoder = load_encoder(index.model)
+            encoder = load_encoder(index.model, settings.encoder)
         tokenizer = tokenizer or index.tokenizer()
         settings = replace(settings, model=index.model)
         return cls(

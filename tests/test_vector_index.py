@@ -1,13 +1,53 @@
 import numpy as np
+import pytest
 
+from qa.config import VectorIndexSettings
 from qa.vector_index import VectorIndex
 
 
 def test_exact_cosine_search_and_round_trip(tmp_path):
     vectors = np.eye(4, dtype=np.float32)
     index = VectorIndex.build(vectors)
+    assert index.info == {"kind": "flat"}
     hits = index.search(np.array([[0, 0.8, 0.6, 0]], np.float32), k=2)[0]
     assert [row for row, _ in hits] == [1, 2]
     index.save(tmp_path / "v.faiss")
     again = VectorIndex.load(tmp_path / "v.faiss")
     assert again.size == 4 and np.allclose(again.vectors(), vectors)
+
+
+def clustered(n: int, dim: int = 64, seed: int = 0) -> np.ndarray:
+    """Points around the same 50 centres; ``seed`` picks fresh points, not fresh centres."""
+    centres = np.random.default_rng(0).normal(size=(50, dim))
+    rng = np.random.default_rng(seed + 1)
+    x = (centres[rng.integers(0, 50, n)] + rng.normal(size=(n, dim))).astype(np.float32)
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+@pytest.mark.parametrize("kind", ["ivf", "hnsw"])
+def test_approximate_index_is_calibrated_to_the_recall_target(tmp_path, kind):
+    vectors = clustered(6000)
+    index = VectorIndex.build(vectors, VectorIndexSettings(kind=kind, target_recall=0.98))
+    assert index.info["kind"] == kind and index.info["recall_at_10"] >= 0.98
+    # Measured again on fresh queries from the same distribution, against exact search.
+    import faiss
+
+    queries = clustered(200, seed=5)
+    _, truth = faiss.knn(queries, vectors, 10, metric=faiss.METRIC_INNER_PRODUCT)
+    found = [[r for r, _ in hits] for hits in index.search(queries, 10)]
+    assert np.mean([len(set(f) & set(t)) / 10 for f, t in zip(found, truth)]) >= 0.95
+    index.save(tmp_path / "v.faiss")
+    again = VectorIndex.load(tmp_path / "v.faiss", index.info)
+    assert again.info == index.info and again.search(queries[:3], 10) == index.search(queries[:3], 10)
+    assert np.allclose(again.vectors()[:5], vectors[:5], atol=1e-6)
+
+
+def test_auto_chooses_exact_search_for_small_corpora_and_ivf_beyond():
+    small = VectorIndex.build(clustered(500), VectorIndexSettings(exact_max=1000))
+    large = VectorIndex.build(clustered(3000), VectorIndexSettings(exact_max=1000))
+    assert small.info["kind"] == "flat" and large.info["kind"] == "ivf" and large.info["nlist"] >= 1
+
+
+def test_unknown_kind_is_refused():
+    with pytest.raises(ValueError, match="unknown vector index kind"):
+        VectorIndex.build(clustered(10), VectorIndexSettings(kind="lsh"))

