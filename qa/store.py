@@ -3,7 +3,7 @@
 Layout of an index folder::
 
     manifest.json          the commit point: names the live generation and its checksums
-    g-<time>-<pid>/        one generation: chunks.jsonl, documents.json, vectors.faiss, bm25/
+    g-<time>-<pid>/        one generation: passages.sqlite, documents.json, vectors.faiss, bm25/
 
 A build writes a new generation folder, then replaces ``manifest.json`` with ``os.replace``
 (atomic). A crash or Ctrl-C before that leaves the previous manifest pointing at the previous,
@@ -18,7 +18,7 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,10 +26,12 @@ import numpy as np
 
 from .chunking import chunk
 from .cleaning import clean
-from .config import INDEX_FORMAT, Settings
+from .config import INDEX_FORMAT, VERIFY_MAX_BYTES, Settings
 from .encoders import Encoder
 from .keyword_index import KeywordIndex
 from .loading import load
+from .passage_store import FILE as PASSAGES_FILE
+from .passage_store import open_passages, write_passages
 from .schema import Chunk, Document, Skipped
 from .tokenizer import Tokenizer, corpus_lexicon
 from .vector_index import VectorIndex
@@ -72,7 +74,7 @@ class HybridIndex:
 
     folder: Path
     manifest: dict
-    chunks: list[Chunk]
+    chunks: Sequence[Chunk]  # fetched from disk by row (passage_store)
     documents: list[DocumentInfo]
     keyword: KeywordIndex
     vector: VectorIndex
@@ -158,10 +160,8 @@ def open_index(folder: Path, verify: bool = True) -> HybridIndex:
     gen = folder / manifest["generation"]
     try:
         if verify:
-            for name, sha in manifest["checksums"].items():
-                if _sha256(gen / name) != sha:
-                    raise IndexDamaged(f"index file {gen / name} does not match its checksum")
-        chunks = [Chunk.from_json(json.loads(line)) for line in (gen / "chunks.jsonl").open(encoding="utf-8")]
+            _verify(gen, manifest)
+        chunks = open_passages(gen)
         documents = [DocumentInfo(**d) for d in json.loads((gen / "documents.json").read_text("utf-8"))]
         keyword = KeywordIndex.load(gen / "bm25")
         vector = VectorIndex.load(gen / "vectors.faiss", manifest.get("vector_index"))
@@ -173,6 +173,19 @@ def open_index(folder: Path, verify: bool = True) -> HybridIndex:
     if not (len(chunks) == keyword.size == vector.size) or vector.dim != manifest["encoder"]["dim"]:
         raise IndexDamaged(f"the index in {folder} is inconsistent (row counts differ): run `qa index` to rebuild")
     return HybridIndex(folder, manifest, chunks, documents, keyword, vector)
+
+
+def _verify(gen: Path, manifest: dict) -> None:
+    """Sizes always; sha256 too while the index is small enough to hash at every open."""
+    sizes = manifest.get("sizes", {})
+    for name, size in sizes.items():
+        if not (gen / name).exists() or (gen / name).stat().st_size != size:
+            raise IndexDamaged(f"index file {gen / name} is missing or has the wrong size")
+    if sum(sizes.values()) > VERIFY_MAX_BYTES:
+        return
+    for name, sha in manifest["checksums"].items():
+        if _sha256(gen / name) != sha:
+            raise IndexDamaged(f"index file {gen / name} does not match its checksum")
 
 
 def previous_vectors(folder: Path, encoder: Encoder) -> dict[str, np.ndarray]:
@@ -283,9 +296,7 @@ def _commit(folder: Path, manifest: dict, chunks: list[Chunk], infos: list[Docum
     committed = False
     try:
         gen.mkdir()
-        with (gen / "chunks.jsonl").open("w", encoding="utf-8") as fh:
-            for c in chunks:
-                fh.write(json.dumps(c.to_json(), ensure_ascii=False) + "\n")
+        write_passages(gen / PASSAGES_FILE, chunks)
         (gen / "documents.json").write_text(
             json.dumps([i.__dict__ for i in infos], ensure_ascii=False, indent=1), "utf-8")
         keyword.save(gen / "bm25")
@@ -293,7 +304,8 @@ def _commit(folder: Path, manifest: dict, chunks: list[Chunk], infos: list[Docum
         if lexicon is not None:
             (gen / "lexicon.txt").write_text("\n".join(lexicon) + "\n", "utf-8")
         manifest = {**manifest, "generation": generation,
-                    "checksums": {str(p.relative_to(gen)): _sha256(p) for p in _files_of(gen)}}
+                    "checksums": {str(p.relative_to(gen)): _sha256(p) for p in _files_of(gen)},
+                    "sizes": {str(p.relative_to(gen)): p.stat().st_size for p in _files_of(gen)}}
         _fsync_tree(gen)
         tmp = folder / f".{MANIFEST}.{os.getpid()}.tmp"
         tmp.write_text(json.dumps(manifest, ensure_ascii=False, indent=1), "utf-8")
