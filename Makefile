@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/pip install --disable-pip-version-check -q -c constraints.txt
 
-.PHONY: setup setup-test run test index eval cmrc lint clean screenshots
+.PHONY: setup setup-test run test index eval cmrc bench bench-1m lint clean screenshots
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,16 @@ cmrc: setup
 	$(BIN)/qa eval eval/cmrc/questions.jsonl --index-dir eval/cmrc/index --mode all --report reports/cmrc
 	$(BIN)/qa index eval/cmrc/corpus --index-dir eval/cmrc/index-300 --quiet
 	$(BIN)/qa eval eval/cmrc/questions.jsonl --index-dir eval/cmrc/index-300 --mode all --report reports/cmrc-300
+
+# Speed, memory and size: the seed corpus, the CMRC trial corpus, and synthetic 10k/100k corpora.
+bench: setup
+	$(BIN)/qa bench seeds --out reports/bench
+	$(BIN)/qa bench cmrc --out reports/bench
+	$(BIN)/qa bench --scale-only --scale 10000 --scale 100000 --out reports/bench
+
+# The million-passage figures (several minutes, about 6 GB of memory).
+bench-1m: setup
+	$(BIN)/qa bench --scale-only --scale 1000000 --out reports/bench
 
 lint: setup-test
 	$(BIN)/ruff check qa tests app.py

