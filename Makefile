@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/pip install --disable-pip-version-check -q -c constraints.txt
 
-.PHONY: setup setup-test run test index eval cmrc bench bench-1m lint clean screenshots
+.PHONY: setup setup-test run test index eval cmrc drcd bench bench-1m lint clean screenshots
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,12 @@ cmrc: setup
 	$(BIN)/qa index eval/cmrc/corpus --index-dir eval/cmrc/index-300 --quiet
 	$(BIN)/qa eval eval/cmrc/questions.jsonl --index-dir eval/cmrc/index-300 --mode all --report reports/cmrc-300
 
+# DRCD dev (Traditional Chinese Wikipedia, SQuAD format like CMRC), default 300-char passages.
+drcd: setup
+	$(BIN)/python -m qa.cmrc ../shared/benchmarks/drcd_dev.json --out eval/drcd
+	$(BIN)/qa index eval/drcd/corpus --index-dir eval/drcd/index --quiet
+	$(BIN)/qa eval eval/drcd/questions.jsonl --index-dir eval/drcd/index --mode all --report reports/drcd
+
 # Speed, memory and size: the seed corpus, the CMRC trial corpus, and synthetic 10k/100k corpora.
 bench: setup
 	$(BIN)/qa bench seeds --out reports/bench
@@ -55,7 +61,7 @@ lint: setup-test
 	$(BIN)/ruff check qa tests app.py
 
 clean:
-	rm -rf $(VENV) reports eval/cmrc
+	rm -rf $(VENV) reports eval/cmrc eval/drcd
 	find index -mindepth 1 ! -name README.md -exec rm -rf {} +
 
 # Refresh the README's screenshots from the browser tests.

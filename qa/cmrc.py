@@ -1,4 +1,4 @@
-"""Turn the CMRC 2018 trial set (SQuAD format) into a corpus folder and a question file.
+"""Turn a SQuAD-format set (CMRC 2018 trial, DRCD dev) into a corpus folder and a question file.
 
     python -m qa.cmrc ../shared/benchmarks/cmrc2018_trial.json --out eval/cmrc
 

@@ -1,9 +1,11 @@
 """Synthetic corpora of N passages for ``qa bench --scale N``, without running the model per passage.
 
 Passages recombine three real sentences of the seed documents. A passage's vector is the
-weighted sum of its sentences' real passage embeddings plus Gaussian noise, normalised; a
-question's vector is one sentence's real query embedding plus noise. The vectors are thus
-clustered like real ones (that is what ANN indexes exploit) but cost nothing to make. Keyword
+weighted sum of its sentences' real passage embeddings plus noise, normalised; a question's
+vector is one sentence's real query embedding plus noise. The noise is Gaussian with the
+covariance of the real embeddings (it moves vectors the way real texts differ, not in
+directions no text takes; isotropic noise in 384 dimensions would be a harder, unreal case).
+The vectors are thus spread like real ones but cost nothing to make. Keyword
 tokens are the sentences' jieba tokens, concatenated.
 """
 
@@ -19,7 +21,7 @@ from .config import ROOT, Settings
 from .schema import Chunk
 
 SENTENCES_PER_PASSAGE = 3
-NOISE = 0.6  # per-vector noise norm relative to a unit signal: cosine to the noiseless vector ≈ 0.85
+NOISE = 0.6  # noise norm relative to a unit signal: cosine to the noiseless vector ≈ 0.85
 QUERIES = 200
 
 
@@ -38,8 +40,10 @@ def sentence_pool(settings: Settings):
             encoder.encode_queries(sentences))
 
 
-def _noisy(vectors: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    noise = rng.normal(0, NOISE / np.sqrt(vectors.shape[1]), vectors.shape).astype(np.float32)
+def _noisy(vectors: np.ndarray, basis: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """``vectors`` plus noise shaped by ``basis`` (centred real embeddings, one per row)."""
+    noise = rng.standard_normal((len(vectors), len(basis)), dtype=np.float32) @ basis
+    noise *= NOISE / np.sqrt((basis**2).sum())  # E‖z·basis‖² = Σ‖row‖²
     out = vectors + noise
     return out / np.linalg.norm(out, axis=1, keepdims=True)
 
@@ -47,6 +51,7 @@ def _noisy(vectors: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 def synthetic(n: int, pool, seed: int = 0):
     """(sentence ids per passage [n, 3], passage vectors [n, dim])."""
     sentences, _tokens, pvecs, _ = pool
+    basis = noise_basis(pvecs)
     rng = np.random.default_rng(seed)
     ids = rng.integers(0, len(sentences), (n, SENTENCES_PER_PASSAGE))
     vectors = np.empty((n, pvecs.shape[1]), np.float32)
@@ -54,8 +59,14 @@ def synthetic(n: int, pool, seed: int = 0):
         part = ids[start : start + 100_000]
         weights = rng.uniform(0.5, 1.0, part.shape).astype(np.float32)
         mixed = (pvecs[part] * weights[..., None]).sum(1)
-        vectors[start : start + len(part)] = _noisy(mixed / np.linalg.norm(mixed, axis=1, keepdims=True), rng)
+        vectors[start : start + len(part)] = _noisy(mixed / np.linalg.norm(mixed, axis=1, keepdims=True), basis, rng)
     return ids, vectors
+
+
+def noise_basis(vectors: np.ndarray) -> np.ndarray:
+    """Rows whose Gaussian mix (z ~ N(0, I)) has the covariance of ``vectors``."""
+    centred = vectors - vectors.mean(0)
+    return (centred / np.sqrt(len(centred))).astype(np.float32)
 
 
 def bench_scale(n: int, settings: Settings, work: Path) -> dict:
@@ -80,7 +91,7 @@ def bench_scale(n: int, settings: Settings, work: Path) -> dict:
 
     rng = np.random.default_rng(7)
     asked = rng.integers(0, len(sentences), QUERIES)
-    queries = _noisy(qvecs[asked], rng)
+    queries = _noisy(qvecs[asked], noise_basis(pool[2]), rng)
     _, truth = faiss.knn(queries, vectors, 10, metric=faiss.METRIC_INNER_PRODUCT)
     found, vector_ms = [], []
     for q in queries:
