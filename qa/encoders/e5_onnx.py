@@ -150,11 +150,28 @@ def _build(weights: E5Weights, precision: str, target: Path) -> None:
         if precision == "fp32":
             onnx.save(model, str(tmp))
         else:
-            from onnxruntime.quantization import QuantType, quantize_dynamic
-
             # Per-channel int8 weights for every MatMul and the fused attention's projections.
-            quantize_dynamic(model, tmp, per_channel=True, weight_type=QuantType.QInt8,
-                             extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
+            _quantise(model, tmp)
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _quantise(model, target: Path) -> None:
+    """int8 weights; ONNX Runtime's quantiser configures the root logger on import, undone here."""
+    import logging
+
+    import onnx
+
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    try:
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+
+        logging.getLogger("onnxruntime").setLevel(logging.ERROR)
+        root.setLevel(logging.ERROR)
+        quantize_dynamic(model, target, per_channel=True, weight_type=QuantType.QInt8,
+                         extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
