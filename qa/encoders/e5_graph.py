@@ -34,6 +34,12 @@ def build_graph(weights: E5Weights):
     def linear_t(name: str) -> str:  # stored [out, in]; MatMul wants [in, out]
         return const(name, weights.tensor(name).T)
 
+    def add_norm(out: str, value: str, residual: str, norm: str, bias: str) -> None:
+        """out = LayerNorm(value + bias + residual), one fused operator."""
+        nodes.append(helper.make_node("SkipLayerNormalization", [value, residual, const(norm + ".w", weights.tensor(norm + ".w")),
+                                      const(norm + ".b", weights.tensor(norm + ".b")), const(bias, weights.tensor(bias))],
+                                      [out], domain=MS, epsilon=cfg.eps))
+
     x = "embeddings"
     nodes.append(helper.make_node("Cast", ["mask"], ["mask_i32"], to=TensorProto.INT32))
     nodes.append(helper.make_node("LayerNormalization", [x, const("emb.ln.w", weights.tensor("emb.ln.w")),
@@ -46,16 +52,12 @@ def build_graph(weights: E5Weights):
         nodes.append(helper.make_node("Attention", [x, const(p + "qkv.w", qkv_w), const(p + "qkv.b", qkv_b), "mask_i32"],
                                       [p + "ctx"], domain=MS, num_heads=cfg.heads))
         nodes.append(helper.make_node("MatMul", [p + "ctx", linear_t(p + "ao.w")], [p + "ao"]))
-        nodes.append(helper.make_node("SkipLayerNormalization", [p + "ao", x, const(p + "aln.w", weights.tensor(p + "aln.w")),
-                                      const(p + "aln.b", weights.tensor(p + "aln.b")), const(p + "ao.b", weights.tensor(p + "ao.b"))],
-                                      [p + "h1"], domain=MS, epsilon=cfg.eps))
+        add_norm(p + "h1", p + "ao", x, p + "aln", p + "ao.b")
         nodes.append(helper.make_node("MatMul", [p + "h1", linear_t(p + "fi.w")], [p + "fi"]))
         nodes.append(helper.make_node("BiasGelu", [p + "fi", const(p + "fi.b", weights.tensor(p + "fi.b"))], [p + "gelu"],
                                       domain=MS))
         nodes.append(helper.make_node("MatMul", [p + "gelu", linear_t(p + "fo.w")], [p + "fo"]))
-        nodes.append(helper.make_node("SkipLayerNormalization", [p + "fo", p + "h1", const(p + "oln.w", weights.tensor(p + "oln.w")),
-                                      const(p + "oln.b", weights.tensor(p + "oln.b")), const(p + "fo.b", weights.tensor(p + "fo.b"))],
-                                      [p + "out"], domain=MS, epsilon=cfg.eps))
+        add_norm(p + "out", p + "fo", p + "h1", p + "oln", p + "fo.b")
         x = p + "out"
     _mean_pool(nodes, inits, x)
     graph = helper.make_graph(
