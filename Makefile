@@ -35,7 +35,7 @@ eval: setup
 
 # CMRC 2018 trial: passages = whole paragraphs (the dataset's unit), and the default 300-char chunks.
 cmrc: setup
-	$(BIN)/python -m qa.cmrc ../shared/benchmarks/cmrc2018_trial.json --out eval/cmrc
+	$(BIN)/python -m qa.squad ../shared/benchmarks/cmrc2018_trial.json --out eval/cmrc
 	$(BIN)/qa index eval/cmrc/corpus --index-dir eval/cmrc/index --max-chars 2000 --quiet
 	$(BIN)/qa eval eval/cmrc/questions.jsonl --index-dir eval/cmrc/index --mode all --report reports/cmrc
 	$(BIN)/qa index eval/cmrc/corpus --index-dir eval/cmrc/index-300 --quiet
@@ -43,7 +43,7 @@ cmrc: setup
 
 # DRCD dev (Traditional Chinese Wikipedia, SQuAD format like CMRC), default 300-char passages.
 drcd: setup
-	$(BIN)/python -m qa.cmrc ../shared/benchmarks/drcd_dev.json --out eval/drcd
+	$(BIN)/python -m qa.squad ../shared/benchmarks/drcd_dev.json --out eval/drcd
 	$(BIN)/qa index eval/drcd/corpus --index-dir eval/drcd/index --quiet
 	$(BIN)/qa eval eval/drcd/questions.jsonl --index-dir eval/drcd/index --mode all --report reports/drcd
 

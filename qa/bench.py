@@ -123,7 +123,7 @@ def main_corpus_defaults(name: str) -> tuple[list[Path], Path | None]:
     if name == "cmrc":
         folder = ROOT / "eval" / "cmrc"
         if not (folder / "corpus").exists():
-            from .cmrc import convert
+            from .squad import convert
 
             convert(ROOT.parent / "shared" / "benchmarks" / "cmrc2018_trial.json", folder)
         return [folder / "corpus"], folder / "questions.jsonl"

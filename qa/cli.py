@@ -200,6 +200,7 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--results", metavar="FILE", help="write one JSON line per question")
     sp.add_argument("--report", metavar="DIR", help="write report.md, metrics.json and a plot")
     sp.add_argument("--mode", choices=["hybrid", "bm25", "dense", "all"], default="hybrid")
+    sp.add_argument("--split", metavar="NAME", help="only the questions of this split (train or test, qa/squad.py)")
     sp.set_defaults(func=cmd_eval)
 
     sp = sub.add_parser("bench", help="measure indexing and question speed, memory, size; --scale N for large corpora")

@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .answer_metrics import exact_match, f1
 from .config import Settings
 from .schema import Answer, Chunk
 
@@ -30,6 +31,7 @@ class Question:
     answers: list[str]
     doc: str | None
     evidence: str | None = None
+    split: str | None = None  # train | test, where the question set has one (qa/squad.py)
 
     @property
     def answerable(self) -> bool:
@@ -51,6 +53,20 @@ class Outcome:
         return self.question.answerable and not self.answer.abstained and contains_any(
             self.answer.text or "", self.question.answers)
 
+    @property
+    def sentence_correct(self) -> bool:
+        """The cited sentence holds a gold answer."""
+        return self.question.answerable and not self.answer.abstained and contains_any(
+            self.answer.sentence or "", self.question.answers)
+
+    def span_scores(self) -> tuple[float, float]:
+        """(EM, F1), CMRC official; an unanswerable question scores 1 when abstained (SQuAD 2.0)."""
+        if not self.question.answerable:
+            return (float(self.answer.abstained),) * 2
+        if self.answer.abstained:
+            return 0.0, 0.0
+        return exact_match(self.answer.text or "", self.question.answers), f1(self.answer.text or "", self.question.answers)
+
 
 @dataclass
 class Metrics:
@@ -61,6 +77,9 @@ class Metrics:
     mrr10: float = 0.0
     ndcg10: float = 0.0
     answer_accuracy: float = 0.0
+    sentence_accuracy: float = 0.0
+    em: float = 0.0
+    f1: float = 0.0
     abstention: float = 0.0  # unanswerable questions abstained
     wrong_abstention: float = 0.0  # answerable questions abstained
     latency_p50_ms: float = 0.0
@@ -99,7 +118,7 @@ def parse_line(line: str, doc_ids: list[str]) -> Question:
     if answers and doc is None and not data.get("evidence"):
         raise ValueError("an answerable question needs 'doc' or 'evidence'")
     return Question(str(data.get("id", "")), data["question"], answers,
-                    resolve_doc(str(doc), doc_ids) if doc is not None else None, data.get("evidence"))
+                    resolve_doc(str(doc), doc_ids) if doc is not None else None, data.get("evidence"), data.get("split"))
 
 
 def read_questions(path: Path, doc_ids: list[str]) -> tuple[list[Question], list[str]]:
@@ -145,6 +164,10 @@ def summarise(outcomes: list[Outcome], mode: str) -> Metrics:
     m.mrr10 = sum(1 / o.rank for o in answerable if o.rank and o.rank <= 10) / n
     m.ndcg10 = sum(ndcg(o.gains, o.relevant) for o in answerable) / n
     m.answer_accuracy = sum(o.answer_correct for o in answerable) / n
+    m.sentence_accuracy = sum(o.sentence_correct for o in answerable) / n
+    scores = [o.span_scores() for o in outcomes]
+    m.em = sum(e for e, _ in scores) / max(len(scores), 1)
+    m.f1 = sum(f for _, f in scores) / max(len(scores), 1)
     m.wrong_abstention = sum(o.answer.abstained for o in answerable) / n
     m.abstention = sum(o.answer.abstained for o in unanswerable) / max(len(unanswerable), 1)
     times = sorted(o.seconds * 1000 for o in outcomes)
@@ -180,10 +203,10 @@ def evaluate(assistant, questions: list[Question], mode: str, top_k: int = 10,
 
 # ---------------------------------------------------------------- output
 def table(metrics: list[Metrics]) -> str:
-    head = ["mode", "R@1", "R@3", "R@5", "MRR@10", "nDCG@10", "answer acc", "abstain (unans.)",
-            "wrong abstain", "p50 ms", "p95 ms"]
+    head = ["mode", "R@1", "R@3", "R@5", "MRR@10", "nDCG@10", "answer acc", "sentence acc", "EM", "F1",
+            "abstain (unans.)", "wrong abstain", "p50 ms", "p95 ms"]
     rows = [[m.mode, *(f"{m.recall[k]:.3f}" for k in (1, 3, 5)), f"{m.mrr10:.3f}", f"{m.ndcg10:.3f}",
-             f"{m.answer_accuracy:.3f}", f"{m.abstention:.3f}", f"{m.wrong_abstention:.3f}",
+             f"{m.answer_accuracy:.3f}", f"{m.sentence_accuracy:.3f}", f"{m.em:.3f}", f"{m.f1:.3f}", f"{m.abstention:.3f}", f"{m.wrong_abstention:.3f}",
              f"{m.latency_p50_ms:.1f}", f"{m.latency_p95_ms:.1f}"] for m in metrics]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
@@ -207,6 +230,8 @@ def run_cli(args: argparse.Namespace, settings: Settings) -> int:
     questions, problems = read_questions(path, [d.doc_id for d in assistant.index.documents])
     for problem in problems:
         print(problem, file=sys.stderr)
+    if args.split:
+        questions = [q for q in questions if q.split == args.split]
     if not questions:
         print(f"qa: error: no usable questions in {path}", file=sys.stderr)
         return 1
