@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/pip install --disable-pip-version-check -q -c constraints.txt
 
-.PHONY: setup setup-test run test index eval cmrc drcd bench bench-1m lint clean screenshots
+.PHONY: setup setup-test run test index eval cmrc drcd cjrc bench bench-1m lint clean screenshots
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -45,7 +45,13 @@ cmrc: setup
 drcd: setup
 	$(BIN)/python -m qa.squad ../shared/benchmarks/drcd_dev.json --out eval/drcd
 	$(BIN)/qa index eval/drcd/corpus --index-dir eval/drcd/index --quiet
-	$(BIN)/qa eval eval/drcd/questions.jsonl --index-dir eval/drcd/index --mode all --report reports/drcd
+	$(BIN)/qa eval eval/drcd/questions.jsonl --index-dir eval/drcd/index --split test --mode all --report reports/drcd
+
+# CJRC dev (court judgments, with unanswerable questions), scored on its held-out test split.
+cjrc: setup
+	$(BIN)/python -m qa.squad ../shared/benchmarks/cjrc_dev.json --out eval/cjrc
+	$(BIN)/qa index eval/cjrc/corpus --index-dir eval/cjrc/index --quiet
+	$(BIN)/qa eval eval/cjrc/questions.jsonl --index-dir eval/cjrc/index --split test --report reports/cjrc
 
 # Speed, memory and size: the seed corpus, the CMRC trial corpus, and synthetic 10k/100k corpora.
 bench: setup
@@ -61,7 +67,7 @@ lint: setup-test
 	$(BIN)/ruff check qa tests app.py
 
 clean:
-	rm -rf $(VENV) reports eval/cmrc eval/drcd
+	rm -rf $(VENV) reports eval/cmrc eval/drcd eval/cjrc
 	find index -mindepth 1 ! -name README.md -exec rm -rf {} +
 
 # Refresh the README's screenshots from the browser tests.
