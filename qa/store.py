@@ -305,9 +305,10 @@ def _commit(folder: Path, manifest: dict, chunks: list[Chunk], infos: list[Docum
         vector.save(gen / "vectors.faiss")
         if lexicon is not None:
             (gen / "lexicon.txt").write_text("\n".join(lexicon) + "\n", "utf-8")
+        written = {str(p.relative_to(gen)): p for p in _files_of(gen)}
         manifest = {**manifest, "generation": generation,
-                    "checksums": {str(p.relative_to(gen)): sha256_file(p) for p in _files_of(gen)},
-                    "sizes": {str(p.relative_to(gen)): p.stat().st_size for p in _files_of(gen)}}
+                    "checksums": {name: sha256_file(p) for name, p in written.items()},
+                    "sizes": {name: p.stat().st_size for name, p in written.items()}}
         _fsync_tree(gen)
         tmp = folder / f".{MANIFEST}.{os.getpid()}.tmp"
         tmp.write_text(json.dumps(manifest, ensure_ascii=False, indent=1), "utf-8")
