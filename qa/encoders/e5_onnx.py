@@ -30,8 +30,6 @@ GRAPH_VERSION = 1
 class OnnxE5Encoder:
     """The e5 "query:"/"passage:" encoder, 384-dimensional, L2-normalised vectors."""
 
-    dim = 384
-
     def __init__(self, precision: str = "fp32", settings: EncoderSettings | None = None) -> None:
         if precision not in PRECISIONS:
             raise EncoderError(f"unknown precision {precision!r}: choose one of {', '.join(PRECISIONS)}")
@@ -44,6 +42,7 @@ class OnnxE5Encoder:
             self._weights = E5Weights.packaged()
         except WeightsError as exc:
             raise EncoderError(str(exc)) from exc
+        self.dim = self._weights.config.hidden
         self._tokenizer = E5Tokenizer(self._weights)
         self._positions = self._weights.tensor("emb.pos").reshape(-1, self.dim) + self._weights.tensor("emb.type")[: self.dim]
         self._session = self._open_session(cached_model(self._weights, precision, self.settings.cache_dir))
