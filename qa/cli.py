@@ -31,6 +31,8 @@ def _settings(args: argparse.Namespace) -> Settings:
         settings = replace(settings, encoder=replace(settings.encoder, threads=args.threads))
     if getattr(args, "vector_index", None):
         settings = replace(settings, vector_index=replace(settings.vector_index, kind=args.vector_index))
+    if getattr(args, "answers", None):
+        settings = replace(settings, answer=replace(settings.answer, method=args.answers))
     if getattr(args, "max_chars", None):
         if args.max_chars < 50:
             raise CliError("--max-chars must be at least 50")
@@ -82,9 +84,10 @@ def cmd_ask(args: argparse.Namespace) -> int:
     settings = _settings(args)
     assistant = _open(settings)
     color = sys.stdout.isatty()
+    doc = _document(assistant, args.doc) if args.doc else None
 
     def answer(question: str) -> None:
-        result = assistant.ask(question, top_k=settings.retrieval.top_k)
+        result = assistant.ask(question, top_k=settings.retrieval.top_k, doc=doc)
         for note in result.notes:
             print(f"note: {note}", file=sys.stderr)
         if args.json:
@@ -106,6 +109,16 @@ def cmd_ask(args: argparse.Namespace) -> int:
                 print(f"qa: error: {exc}", file=sys.stderr)
                 status = 1
     return status
+
+
+def _document(assistant, ref: str) -> str:
+    """`--doc NAME`: a file name, stem or unique leading part of an indexed document."""
+    from .evaluation import resolve_doc
+
+    try:
+        return resolve_doc(ref, [d.doc_id for d in assistant.index.documents])
+    except ValueError as exc:
+        raise CliError(f"--doc {ref}: {exc}") from exc
 
 
 def _repl(answer) -> int:
@@ -142,6 +155,12 @@ def _repl(answer) -> int:
 # ---------------------------------------------------------------- qa eval
 def cmd_eval(args: argparse.Namespace) -> int:
     from .evaluation import run_cli
+
+    return run_cli(args, _settings(args))
+
+
+def cmd_fit_answers(args: argparse.Namespace) -> int:
+    from .answer_fit import run_cli
 
     return run_cli(args, _settings(args))
 
@@ -191,6 +210,8 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--top-k", type=int, metavar="N", help="passages to show (default 5)")
     sp.add_argument("--mode", choices=["hybrid", "bm25", "dense"], help="retrieval mode (default hybrid)")
     sp.add_argument("--json", action="store_true", help="print one JSON object per question")
+    sp.add_argument("--doc", metavar="NAME", help="ask within one document (file name, stem or unique prefix)")
+    sp.add_argument("--answers", choices=["rules", "learned"], help="answer selection (default rules)")
     sp.set_defaults(func=cmd_ask)
 
     sp = sub.add_parser("eval", help="evaluate retrieval and answers on a question set (JSON Lines)")
@@ -201,7 +222,18 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--report", metavar="DIR", help="write report.md, metrics.json and a plot")
     sp.add_argument("--mode", choices=["hybrid", "bm25", "dense", "all"], default="hybrid")
     sp.add_argument("--split", metavar="NAME", help="only the questions of this split (train or test, qa/squad.py)")
+    sp.add_argument("--within-doc", action="store_true",
+                    help="retrieve within each question's own document (reading comprehension, as CJRC is scored)")
+    sp.add_argument("--answers", choices=["rules", "learned"], help="answer selection (default rules)")
     sp.set_defaults(func=cmd_eval)
+
+    sp = sub.add_parser("fit-answers", help="fit the answer models on question sets' train split (needs scikit-learn)")
+    sp.add_argument("sets", nargs="+", metavar="QUESTIONS.jsonl=INDEX_DIR[@doc]",
+                    help="a question set and its index; @doc: retrieve within each question's document")
+    sp.add_argument("--out", metavar="FILE", help="where the models go (default: qa/models/answers.json)")
+    sp.add_argument("--seed", type=int, default=0, help="seed for sampling wrong spans")
+    sp.add_argument("--limit", type=int, metavar="N", help="at most N train and N test questions per set (quick runs)")
+    sp.set_defaults(func=cmd_fit_answers)
 
     sp = sub.add_parser("bench", help="measure indexing and question speed, memory, size; --scale N for large corpora")
     sp.add_argument("corpus", nargs="?", default="seeds", help="seeds (default), cmrc, or a folder")

@@ -178,7 +178,7 @@ def summarise(outcomes: list[Outcome], mode: str) -> Metrics:
 
 
 def evaluate(assistant, questions: list[Question], mode: str, top_k: int = 10,
-             progress: bool = True) -> list[Outcome]:
+             progress: bool = True, within_doc: bool = False) -> list[Outcome]:
     """Run every question through the same path as `qa ask`, encoding questions in one batch."""
     from tqdm import tqdm
 
@@ -192,7 +192,8 @@ def evaluate(assistant, questions: list[Question], mode: str, top_k: int = 10,
     for question, query, vector in tqdm(list(zip(questions, queries, vectors)), desc=f"eval {mode}",
                                         unit="q", disable=not progress):
         t = time.perf_counter()
-        answer = assistant.answer_query(query, vector, top_k, mode, [])
+        doc = question.doc if within_doc else None
+        answer = assistant.answer_query(query, vector, top_k, mode, [], doc)
         seconds = time.perf_counter() - t + shared
         gains = [int(is_hit(question, p.hit.chunk)) for p in answer.passages]
         rank = next((i + 1 for i, g in enumerate(gains) if g), None)
@@ -237,7 +238,10 @@ def run_cli(args: argparse.Namespace, settings: Settings) -> int:
         return 1
     modes = ["hybrid", "bm25", "dense"] if args.mode == "all" else [args.mode]
     top_k = args.top_k or 10
-    runs = {mode: evaluate(assistant, questions, mode, top_k) for mode in modes}
+    if args.within_doc and any(q.doc is None for q in questions):
+        print("qa: error: --within-doc needs a 'doc' on every question", file=sys.stderr)
+        return 1
+    runs = {mode: evaluate(assistant, questions, mode, top_k, within_doc=args.within_doc) for mode in modes}
     metrics = [summarise(outcomes, mode) for mode, outcomes in runs.items()]
     print(f"{len(questions)} questions ({metrics[0].answerable} answerable, {metrics[0].unanswerable} "
           f"unanswerable) on {settings.index_dir}")

@@ -38,6 +38,15 @@ class KeywordIndex:
         rows, scores = self._retriever.retrieve([known], k=min(k, self.size), show_progress=False)
         return [(int(r), float(s)) for r, s in zip(rows[0], scores[0]) if s > 0]
 
+    def score_rows(self, tokens: list[str], rows: range) -> list[tuple[int, float]]:
+        """BM25 scores (corpus-wide statistics) of just these rows, best first, positive only."""
+        known = [t for t in tokens if t in self.doc_freq]
+        if not known or not rows:
+            return []
+        scores = self._retriever.get_scores(known)[rows.start : rows.stop]
+        pairs = [(rows.start + i, float(s)) for i, s in enumerate(scores) if s > 0]
+        return sorted(pairs, key=lambda p: -p[1])
+
     def save(self, folder: Path) -> None:
         self._retriever.save(str(folder), show_progress=False)
         (folder / "doc_freq.json").write_text(

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from .answer_model import AnswerModels
+from .answer_rules import RuleExtractor
 from .answering import AnswerExtractor
 from .config import Settings
 from .crosslingual import Translator
@@ -18,6 +20,17 @@ from .retrieval import HybridRetriever
 from .schema import Answer
 from .store import HybridIndex, open_index
 from .tokenizer import Tokenizer
+
+METHODS = ("rules", "learned")
+
+
+def _extractor(settings: Settings, tokenizer: Tokenizer, encoder: Encoder, models: AnswerModels | None):
+    method = settings.answer.method
+    if method not in METHODS:
+        raise ValueError(f"unknown answer method '{method}' (choose from {', '.join(METHODS)})")
+    if method == "rules" and models is None:
+        return RuleExtractor(tokenizer, settings.answer)
+    return AnswerExtractor(tokenizer, settings.answer, encoder, models)
 
 
 class QuestionError(ValueError):
@@ -31,11 +44,11 @@ class Assistant:
     encoder: Encoder
     analyzer: QueryAnalyzer
     retriever: HybridRetriever
-    extractor: AnswerExtractor
+    extractor: AnswerExtractor | RuleExtractor
 
     @classmethod
     def open(cls, settings: Settings, encoder: Encoder | None = None,
-             tokenizer: Tokenizer | None = None) -> Assistant:
+             tokenizer: Tokenizer | None = None, models: AnswerModels | None = None) -> Assistant:
         """Open the index in ``settings.index_dir`` with the encoder it was built with."""
         index = open_index(settings.index_dir)
         if encoder is None or encoder.name != index.model:
@@ -48,7 +61,7 @@ class Assistant:
             encoder,
             QueryAnalyzer(tokenizer, index.keyword, Translator()),
             HybridRetriever(index, encoder, settings.retrieval),
-            AnswerExtractor(tokenizer, settings.answer),
+            _extractor(settings, tokenizer, encoder, models),
         )
 
     def prepare(self, question: str) -> tuple[str, list[str]]:
@@ -61,10 +74,12 @@ class Assistant:
             return question[:limit], [f"question truncated to {limit} characters"]
         return question, []
 
-    def ask(self, question: str, top_k: int | None = None, mode: str | None = None) -> Answer:
-        return self.ask_many([question], top_k=top_k, mode=mode)[0]
+    def ask(self, question: str, top_k: int | None = None, mode: str | None = None,
+            doc: str | None = None) -> Answer:
+        return self.ask_many([question], top_k=top_k, mode=mode, doc=doc)[0]
 
-    def ask_many(self, questions: list[str], top_k: int | None = None, mode: str | None = None) -> list[Answer]:
+    def ask_many(self, questions: list[str], top_k: int | None = None, mode: str | None = None,
+                 doc: str | None = None) -> list[Answer]:
         """Answer many questions, encoding them in one batch."""
         prepared = [self.prepare(q) for q in questions]
         queries = [self.analyzer.run(text) for text, _ in prepared]
@@ -72,15 +87,20 @@ class Assistant:
         vectors = self.retriever.encode(queries) if mode != "bm25" else [None] * len(queries)
         answers = []
         for query, vector, (_, notes) in zip(queries, vectors, prepared):
-            answers.append(self.answer_query(query, vector, top_k, mode, notes))
+            answers.append(self.answer_query(query, vector, top_k, mode, notes, doc))
         return answers
 
-    def answer_query(self, query: Query, vector, top_k: int | None, mode: str, notes: list[str]) -> Answer:
-        """Retrieve and answer one analysed question (its vector may come from a batch)."""
+    def answer_query(self, query: Query, vector, top_k: int | None, mode: str, notes: list[str],
+                     doc: str | None = None) -> Answer:
+        """Retrieve and answer one analysed question (its vector may come from a batch); ``doc``
+        keeps retrieval within one document."""
         k = top_k or self.settings.retrieval.top_k
         # Look at least as deep as the extractor does, then report the top k.
-        hits = self.retriever.run(query, vector=vector, mode=mode, top_k=max(k, self.settings.answer.passages_considered))
-        answer = self.extractor.run(query, hits)
+        hits = self.retriever.run(query, vector=vector, mode=mode, top_k=max(k, self.settings.answer.passages_considered), doc=doc)
+        if vector is None and isinstance(self.extractor, AnswerExtractor):
+            # bm25 mode: the answer models still compare sentences with the question
+            vector = self.encoder.encode_queries([query.text])[0]
+        answer = self.extractor.run(query, hits, vector)
         cited = answer.cited
         # Show the top k, and always the passage the answer is cited to.
         answer.passages = answer.passages[:k] + ([cited] if cited and cited.rank > k else [])

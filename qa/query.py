@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from .crosslingual import Translator, english_words, is_english
 from .keyword_index import KeywordIndex
+from .script import to_simplified
 from .tokenizer import STOPWORDS, Tokenizer
 
 # (answer type, Chinese cue, English cue); the first match wins, so specific cues come first.
@@ -46,6 +47,7 @@ class Query:
     focus: list[str] = field(default_factory=list)  # terms just before the question word
     look_after: bool = False  # "解决了多少": the answer follows the focus term
     head: str = ""  # the noun asked for: "什么会议" → 会议
+    simplified: str = ""  # the question in Simplified script, where its cues are read
 
 
 def answer_type(text: str, english: bool) -> str:
@@ -95,15 +97,18 @@ class QueryAnalyzer:
         english = is_english(text)
         if english:
             return self._english(text)
+        cues = to_simplified(text)
         content = _FRAMING.sub(" ", text)
         tokens = self.tokenizer.tokens(content)
         words = [w for w in self.tokenizer.words(content) if w not in STOPWORDS and not _QUESTION_WORDS.fullmatch(w)]
         words = [w for w in dict.fromkeys(words) if not _is_question_word(w)]
         key_terms = [([w], self.keyword.idf(w)) for w in words]
-        focus, after = _focus(text, words)
-        head = re.search(r"(?:什么样?的?|哪种|哪类|怎样的)([\u4e00-\u9fff]{1,4}?)(?:[？?。]|$|呢|吗)", text)
+        focus, after = _focus(cues, words) if len(cues) == len(text) else _focus(text, words)
+        head = re.search(r"(?:什么样?的?|哪种|哪类|怎样的)([\u4e00-\u9fff]{1,4}?)(?:[？?。]|$|呢|吗)", cues)
         noun = head.group(1) if head and head.group(1) not in STOPWORDS else ""
-        return Query(text, False, answer_type(text, False), tokens, key_terms, _unit(text), focus, after, noun)
+        if noun and len(cues) == len(text):  # the noun as the passage (in the question's script) writes it
+            noun = text[head.start(1) : head.end(1)]
+        return Query(text, False, answer_type(cues, False), tokens, key_terms, _unit(cues), focus, after, noun, cues)
 
     def _english(self, text: str) -> Query:
         terms = self.translator.translate(text, self.keyword.doc_freq) if self.translator.available else []

@@ -41,17 +41,28 @@ class HybridRetriever:
         return self.encoder.encode_queries([q.text for q in queries])
 
     def run(self, query: Query, vector: np.ndarray | None = None, mode: str | None = None,
-            top_k: int | None = None) -> list[Hit]:
+            top_k: int | None = None, doc: str | None = None, exclude: str | None = None) -> list[Hit]:
+        """The top passages for ``query``; with ``doc``, only that document's passages; with
+        ``exclude``, none of that document's (as if it were not in the collection)."""
         mode = mode or self.settings.mode
         if mode not in MODES:
             raise ValueError(f"unknown retrieval mode '{mode}' (choose from {', '.join(MODES)})")
         top_k = top_k or self.settings.top_k
         depth = max(self.settings.candidates, top_k)
-        bm25 = self.index.keyword.search(query.tokens, depth) if mode != "dense" else []
+        rows = self.index.rows_of(doc) if doc is not None else None
+        bm25: list[tuple[int, float]] = []
+        if mode != "dense":
+            bm25 = self.index.keyword.search(query.tokens, depth) if rows is None else \
+                self.index.keyword.score_rows(query.tokens, rows)[:depth]
         dense: list[tuple[int, float]] = []
         if mode != "bm25":
             vector = self.encoder.encode_queries([query.text])[0] if vector is None else vector
-            dense = self.index.vector.search(vector[None, :], depth)[0]
+            dense = self.index.vector.search(vector[None, :], depth)[0] if rows is None else \
+                self.index.vector.score_rows(vector, rows)[:depth]
+        if exclude is not None:
+            gone = self.index.rows_of(exclude)
+            bm25 = [(r, v) for r, v in bm25 if r not in gone]
+            dense = [(r, v) for r, v in dense if r not in gone]
         return self._fuse(bm25, dense, mode, top_k)
 
     def _fuse(self, bm25: list[tuple[int, float]], dense: list[tuple[int, float]], mode: str,

@@ -84,6 +84,15 @@ class HybridIndex:
     def model(self) -> str:
         return self.manifest["encoder"]["name"]
 
+    def rows_of(self, doc_id: str) -> range:
+        """Row numbers of one document's passages (a build writes each document's rows together)."""
+        start = 0
+        for info in self.documents:
+            if info.doc_id == doc_id:
+                return range(start, start + info.chunks)
+            start += info.chunks
+        raise KeyError(f"no indexed document named '{doc_id}'")
+
     def tokenizer(self) -> Tokenizer:
         """A tokenizer that cuts questions exactly as the corpus was cut, and loads fast."""
         lexicon = self.folder / self.manifest["generation"] / "lexicon.txt"

@@ -119,6 +119,16 @@ class VectorIndex:
         scores, rows = self._index.search(np.ascontiguousarray(queries, dtype=np.float32), min(k, self.size))
         return [[(int(r), float(s)) for r, s in zip(rr, ss) if r >= 0] for rr, ss in zip(rows, scores)]
 
+    def score_rows(self, query: np.ndarray, rows: range) -> list[tuple[int, float]]:
+        """Exact inner products of one query with these rows, best first."""
+        if not rows:
+            return []
+        if self.info.get("kind") == "ivf":
+            self._index.make_direct_map()
+        block = self._index.reconstruct_n(rows.start, len(rows))
+        scores = block @ np.asarray(query, np.float32)
+        return sorted(((rows.start + i, float(s)) for i, s in enumerate(scores)), key=lambda p: -p[1])
+
     def save(self, path: Path) -> None:
         import faiss
 

@@ -46,7 +46,7 @@ def test_abstains_when_the_corpus_does_not_answer(assistant, question):
 
 
 def test_measure_words_and_older_dates_are_recognised():
-    from qa.answering import _DATE, _NUMBER
+    from qa.answer_rules import _DATE, _NUMBER
 
     assert _NUMBER.search("体重约只有8公斤重").group() == "8公斤"
     assert _NUMBER.search("面积约为0.304平方公里。").group() == "0.304平方公里"
@@ -59,3 +59,37 @@ def test_weight_question_picks_the_weight(assistant):
     assert _unit("尤金袋鼠的体重大约是多少？") == "公斤"
     assert _unit("用了多长时间？") == "time"
     assert _unit("这座塔有多高？") == "米"
+
+
+@pytest.fixture(scope="module")
+def learned(seed_settings, encoder):
+    from dataclasses import replace
+
+    from qa.pipeline import Assistant
+
+    settings = replace(seed_settings, answer=replace(seed_settings.answer, method="learned"))
+    return Assistant.open(settings, encoder=encoder)
+
+
+@pytest.mark.parametrize(("question", "answer"), [("温州后进支部转化了多少个", "581个"),
+                                                  ("温州社会党组织组建率是多少？", "69.4%")])
+def test_learned_models_answer_with_a_span_inside_the_cited_sentence(learned, question, answer):
+    result = learned.ask(question)
+    assert not result.abstained and result.text == answer
+    cited = result.cited
+    s, e = cited.answer_span
+    ss, se = cited.sentence_span
+    assert ss <= s < e <= se and cited.hit.chunk.text[s:e] == answer
+    assert 0 < result.confidence <= 1
+
+
+def test_learned_models_abstain_on_what_the_seeds_do_not_hold(learned):
+    result = learned.ask("北京地铁4号线什么时候开通？")
+    assert result.abstained and result.cited is None
+
+
+def test_within_one_document_only_its_passages_come_back(assistant):
+    result = assistant.ask("温州后进支部转化了多少个", doc=WENZHOU)
+    assert result.passages and all(p.hit.chunk.doc_id == WENZHOU for p in result.passages)
+    other = assistant.ask("温州后进支部转化了多少个", doc="000_d3fe511d564896c7.txt")
+    assert all(p.hit.chunk.doc_id == "000_d3fe511d564896c7.txt" for p in other.passages)
