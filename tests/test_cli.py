@@ -43,10 +43,12 @@ def test_questions_piped_on_stdin_are_answered_in_turn(seed_settings):
     [(["ask", "   "], "the question is empty"),
      (["ask", "温州", "--index-dir", "/nonexistent/index"], "run `qa index` first"),
      (["index", "/nonexistent/folder"], "no such file or folder"),
-     (["eval", "/nonexistent/q.jsonl"], "no such question file")],
+     (["eval", "/nonexistent/q.jsonl"], "no such question file"),
+     (["ask", "温州", "--doc", "no-such-document"], "--doc no-such-document: doc 'no-such-document' matches 0"),
+     (["fit-answers", "questions.jsonl"], "expected QUESTIONS.jsonl=INDEX_DIR")],
 )
 def test_user_errors_are_one_line_without_traceback(seed_settings, args, message):
-    if "--index-dir" not in args and args[0] != "index":
+    if "--index-dir" not in args and args[0] not in ("index", "fit-answers"):
         args = [*args, "--index-dir", str(seed_settings.index_dir)]
     out = run(*args)
     assert out.returncode != 0
@@ -76,3 +78,11 @@ def test_interactive_prompt_in_a_terminal(seed_settings):
     child.expect("问> ")
     child.sendline("exit")
     child.expect(pexpect.EOF)
+
+
+def test_ask_within_one_document_with_the_learned_models(seed_settings):
+    out = run("ask", "温州后进支部转化了多少个", "--json", "--answers", "learned", "--doc", WENZHOU[:3],
+              "--index-dir", str(seed_settings.index_dir))
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert data["answer"] == "581个" and {p["doc"] for p in data["passages"]} == {WENZHOU}

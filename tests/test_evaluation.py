@@ -62,3 +62,12 @@ def test_every_seed_evidence_is_in_the_index(assistant):
     for q in questions:
         if q.evidence:
             assert squash(q.evidence) in texts[q.doc], q.id
+
+
+def test_within_doc_evaluation_retrieves_only_from_each_questions_document(assistant):
+    questions, _ = read_questions(SEED_QUESTIONS, [d.doc_id for d in assistant.index.documents])
+    answerable = [q for q in questions if q.answerable and q.doc][:8]
+    outcomes = evaluate(assistant, answerable, "hybrid", progress=False, within_doc=True)
+    for outcome in outcomes:
+        assert {p.hit.chunk.doc_id for p in outcome.answer.passages} == {outcome.question.doc}
+    assert summarise(outcomes, "hybrid").recall[5] == 1.0  # the evidence is in its own document
