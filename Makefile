@@ -62,9 +62,9 @@ cjrc: cjrc-index
 
 # Refit the answer models (qa/models/answers.json) on the three sets' train split; prints and
 # stores the test split's figures. About 25 minutes on 2 cores.
-fit-answers: setup-test cmrc-index drcd-index cjrc-index
+fit-answers: setup-test cmrc-index drcd-index cjrc-index index
 	$(BIN)/qa fit-answers eval/cmrc/questions.jsonl=eval/cmrc/index-300 eval/drcd/questions.jsonl=eval/drcd/index \
-		eval/cjrc/questions.jsonl=eval/cjrc/index@doc
+		eval/cjrc/questions.jsonl=eval/cjrc/index@doc eval/seed_questions.jsonl=index
 
 # Speed, memory and size: the seed corpus, the CMRC trial corpus, and synthetic 10k/100k corpora.
 bench: setup

@@ -213,13 +213,22 @@ def _untitled_coverage(query: Query, ctx: SentenceContext) -> float:
 
 
 # ---------------------------------------------------------------- spans
-_SPAN_SHAPES = ("number", "date", "person", "place", "org", "other_name", "noun_end", "verb_end", "list",
-                "quoted", "latin", "time_end", "clause", "long")
+_SPAN_SHAPES = ("number", "date", "person", "place", "org", "other_name", "unknown_word", "noun_end",
+                "verb_end", "list", "quoted", "latin", "time_end", "clause", "long", "enumeration")
+# Which number a question wants when a sentence holds several: "从900个减少到300个".
+_DIRECTIONS = (
+    ("from", re.compile(r"原有|原来|原先|以前|过去|此前|起初|从|由"), re.compile(r"(?:从|由|原有|原来|原先|原)\s*$")),
+    ("to", re.compile(r"到|至|变成|成为|现在|目前|如今|达到|现有"), re.compile(r"(?:到|至|为|成|达|达到)\s*$")),
+    ("change", re.compile(r"(?:增加|减少|下降|提高|增长|上升|降低|扩大|缩小)了"),
+     re.compile(r"(?:增加|减少|下降|提高|增长|上升|降低|扩大|缩小)了?\s*$")),
+)
+ENUMERATION = re.compile(r"[一二三四五六七八九十]是|第[一二三四五六七八九十]|[（(][1-9一二三四五六七八九][)）]|[一二三四五六七八九十]、")
 SPAN_FEATURES = (
     "log_chars", "words", "in_question", "question_char_share", "unit_score", "focus_score", "rule_pick",
     "rule_overlap", "slot_left", "slot_left_gap0", "slot_right", "slot_right_gap0", "anchor_before_inv",
     "anchor_after_inv", "anchor_in_clause", "clause_coverage", "position", "starts_particle",
     "ends_particle", "starts_clause", "ends_clause", "is_whole_clause",
+    *(f"after_{name}_word" for name, _, _ in _DIRECTIONS), *(f"asks_{name}_x_after" for name, _, _ in _DIRECTIONS),
     *(f"shape_{s}" for s in _SPAN_SHAPES),
     *(f"{k}_x_{s}" for k in KINDS for s in _SPAN_SHAPES),
     *(f"{k}_x_length_{b}" for k in KINDS for b in range(5)),
@@ -252,6 +261,14 @@ def prepare_sentence(view: QuestionView, sent: str, words: list[Word], rules: Ru
                          found[0] if found else None)
 
 
+def enumeration_spans(sent: str) -> list[tuple[int, int]]:
+    """ "一是…；二是…；三是…": from the first marker to the end, when there are two or more."""
+    markers = list(ENUMERATION.finditer(sent))
+    if len(markers) < 2:
+        return []
+    return [(markers[0].start(), len(sent.rstrip("。！？!? ")))]
+
+
 def clause_spans(prepared: SentenceSpans) -> list[tuple[int, int]]:
     """Whole clauses (trimmed), for the why/how questions whose answers are clauses."""
     spans = []
@@ -273,11 +290,12 @@ def _shapes(prepared: SentenceSpans, span: tuple[int, int]) -> dict[str, bool]:
     before, after = prepared.text[s - 1 : s], prepared.text[e : e + 1]
     return {
         "number": number, "date": date, "person": "nr" in flags, "place": "ns" in flags, "org": "nt" in flags,
-        "other_name": "nz" in flags, "noun_end": bool(flags) and flags[-1].startswith("n"),
+        "other_name": "nz" in flags, "unknown_word": "un" in flags, "noun_end": bool(flags) and flags[-1].startswith("n"),
         "verb_end": bool(flags) and flags[-1].startswith("v"), "list": "、" in text,
         "quoted": before in "“「\"《『" and after in "”」\"》』" and bool(before) and bool(after),
         "latin": bool(_LATIN.search(text)), "time_end": bool(_TIME_END.search(text)),
         "clause": s in prepared.clause_starts and e in prepared.clause_ends, "long": len(text) > 10,
+        "enumeration": len(ENUMERATION.findall(text)) >= 2,
     }
 
 
@@ -314,6 +332,8 @@ def span_rows(view: QuestionView, prepared: SentenceSpans, spans: list[tuple[int
         if rule:
             common = max(0, min(e, rule[1]) - max(s, rule[0]))
             overlap = 2 * common / ((e - s) + (rule[1] - rule[0]))
+        after_words = [bool(marker.search(sent[max(0, s - 4) : s])) for _, _, marker in _DIRECTIONS]
+        asks = [bool(cue.search(query.simplified or query.text)) for _, cue, _ in _DIRECTIONS]
         slot_left, left_exact = _nearest(prepared.left_ends, s, after=False)
         slot_right, right_exact = _nearest(prepared.right_starts, e, after=True)
         row = [
@@ -325,6 +345,7 @@ def span_rows(view: QuestionView, prepared: SentenceSpans, spans: list[tuple[int
             coverage(query, clause) if clause.strip() else 0.0, s / max(len(sent), 1),
             float(bool(_PARTICLE_START.search(text))), float(bool(_PARTICLE_END.search(text))),
             float(s == clause_start), float(e == clause_end), float(s == clause_start and e == clause_end),
+            *(float(a) for a in after_words), *(float(a and q) for a, q in zip(after_words, asks)),
             *(float(shapes[n]) for n in _SPAN_SHAPES),
             *(float(shapes[n] and view.kind == k) for k in KINDS for n in _SPAN_SHAPES),
             *(float(view.kind == k and bucket == b) for k in KINDS for b in range(5)),

@@ -10,7 +10,8 @@ Fitting, in order (each stage sees the one before it, as at answer time):
 2. span model — candidate spans of the first sentence that holds one, labelled F1 ≥ ``SPAN_F1``;
 3. abstain model — the winners' scores, labelled answerable or not; its threshold refuses at
    most ``max_wrong_abstention`` of the answerable training questions.
-Each set weighs the same in every fit, whatever its size, so no one domain dominates.
+A set of n questions weighs √n in every fit, so a small set (the news seed questions) counts
+and no large one (CJRC) dominates.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ SPAN_F1 = 0.5  # the best candidates count as the answer when their F1 against t
 SPAN_NEGATIVES = 60  # wrong spans kept per question (all right ones are kept)
 REGULARISATION = 1.0  # scikit-learn's C on standardised features
 MAX_WRONG_ABSTENTION = 0.05
+SET_WEIGHT_POWER = 0.5  # 0: every question alike; 1: every set alike
 WITHHELD_SHARE = 0.3  # answerable training questions also asked once more without their document
 YES_NO = ({"YES"}, {"NO"})
 
@@ -52,7 +54,9 @@ class QuestionSet:
         questions, index = spec.split("=", 1)
         within = index.endswith("@doc")
         index = index.removesuffix("@doc")
-        return cls(Path(questions).parent.name or Path(questions).stem, Path(questions), Path(index), within)
+        path = Path(questions)
+        name = path.parent.name if path.stem == "questions" and path.parent.name else path.stem
+        return cls(name, path, Path(index), within)
 
 
 @dataclass
@@ -133,7 +137,10 @@ def fit(sets: list[QuestionSet], settings: Settings, seed: int = 0, limit: int |
         cases += collect(assistant, qset, i, [q for q in questions if q.split == "train"][:limit], rng)
         assistants.append(assistant)
     per_set = [sum(c.set_index == i and not c.withheld for c in cases) for i in range(len(sets))]
-    weight = [len(cases) / (len(sets) * n) if n else 0.0 for n in per_set]
+    # A set weighs n^SET_WEIGHT_POWER in all: small sets count, without one dominating.
+    raw = [n ** (SET_WEIGHT_POWER - 1) if n else 0.0 for n in per_set]
+    scale = sum(per_set) / sum(w * n for w, n in zip(raw, per_set))
+    weight = [w * scale for w in raw]
 
     sentences, spans = Matrix(), Matrix()
     for case in tqdm(cases, desc="sentence and span features", unit="q", mininterval=5):
@@ -176,7 +183,7 @@ def fit(sets: list[QuestionSet], settings: Settings, seed: int = 0, limit: int |
     fitted.provenance = {
         "fitted_on": {s.name: n for s, n in zip(sets, per_set)},
         "samples": {"sentence": len(sentences.rows), "span": len(spans.rows), "abstain": len(abstain.rows)},
-        "withheld": sum(c.withheld for c in cases), "span_f1": SPAN_F1, "regularisation_c": REGULARISATION, "seed": seed,
+        "withheld": sum(c.withheld for c in cases), "span_f1": SPAN_F1, "set_weight_power": SET_WEIGHT_POWER, "regularisation_c": REGULARISATION, "seed": seed,
     }
     return fitted
 

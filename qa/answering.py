@@ -23,6 +23,7 @@ from .answer_features import (
     SentenceContext,
     char_overlap,
     clause_spans,
+    enumeration_spans,
     local_overlaps,
     prepare_sentence,
     question_view,
@@ -108,11 +109,16 @@ class AnswerExtractor:
         self.tokenizer = tokenizer
         self.settings = settings
         self.rules = RuleExtractor(_FastTagging(tokenizer), settings)
+        # The models were fitted on Chinese questions only; English ones keep the hand rules,
+        # which read them through their dictionary translation.
+        self.english = RuleExtractor(tokenizer, settings)
         self.models = models or AnswerModels.load()
         self.models.check(SENTENCE_FEATURES, SPAN_FEATURES, ABSTAIN_FEATURES)
         self.vectors = SentenceVectors(encoder)
 
     def run(self, query: Query, hits: list[Hit], question_vector: np.ndarray | None = None) -> Answer:
+        if query.english:
+            return self.english.run(query, hits)
         decision = self.decide(query, hits, question_vector)
         passages = [Passage(rank=i + 1, hit=h) for i, h in enumerate(hits)]
         confidence = decision.answer_probability
@@ -177,7 +183,7 @@ class AnswerExtractor:
             words = tag_words(self.tokenizer.tag_fast(sent), sent)
             prepared = prepare_sentence(view, sent, words, self.rules)
             candidates = word_spans(sent, words, self.settings.span_max_words, self.settings.span_max_chars)
-            candidates += self.rules._candidates(view.query, sent) + clause_spans(prepared)
+            candidates += self.rules._candidates(view.query, sent) + clause_spans(prepared) + enumeration_spans(sent)
             if prepared.rule_span:
                 candidates.append(prepared.rule_span)
             candidates = [c for c in dict.fromkeys(_trim(sent, c) for c in candidates) if c[1] > c[0]]
