@@ -7,7 +7,8 @@ models (``provenance``) and printed, so what ships says how it did on questions 
 
 Fitting, in order (each stage sees the one before it, as at answer time):
 1. sentence model — every sentence of the top passages, labelled by whether it holds a gold answer;
-2. span model — candidate spans of the first sentence that holds one, labelled F1 ≥ ``SPAN_F1``;
+2. span model (gradient-boosted trees) — candidate spans of the first sentence that holds one,
+   the best-F1 ones (F1 ≥ ``SPAN_F1``) labelled right;
 3. abstain model — the winners' scores, labelled answerable or not; its threshold refuses at
    most ``max_wrong_abstention`` of the answerable training questions.
 A set of n questions weighs √n in every fit, so a small set (the news seed questions) counts
@@ -26,7 +27,7 @@ import numpy as np
 
 from .answer_features import SENTENCE_FEATURES, SPAN_FEATURES
 from .answer_metrics import f1
-from .answer_model import MODEL_FILE, AnswerModels, LinearModel
+from .answer_model import MODEL_FILE, AnswerModels, LinearModel, TreeModel
 from .answering import ABSTAIN_FEATURES
 from .config import Settings
 from .evaluation import Question, contains_any, evaluate, read_questions, summarise
@@ -35,6 +36,11 @@ SPAN_F1 = 0.5  # the best candidates count as the answer when their F1 against t
 SPAN_NEGATIVES = 60  # wrong spans kept per question (all right ones are kept)
 REGULARISATION = 1.0  # scikit-learn's C on standardised features
 MAX_WRONG_ABSTENTION = 0.05
+# The span model's trees: on held-out spans (same features) they raised the best-candidate F1
+# over logistic regression: DRCD 0.414 → 0.498, CJRC 0.550 → 0.593, CMRC 0.535 → 0.542.
+TREES = 300
+TREE_LEARNING_RATE = 0.08
+TREE_LEAVES = 31
 SET_WEIGHT_POWER = 0.5  # 0: every question alike; 1: every set alike
 WITHHELD_SHARE = 0.3  # answerable training questions also asked once more without their document
 YES_NO = ({"YES"}, {"NO"})
@@ -81,6 +87,15 @@ class Matrix:
         self.rows.extend(rows)
         self.labels.extend(labels)
         self.weights.extend([weight] * len(rows))
+
+
+def fit_trees(features: tuple[str, ...], matrix: Matrix) -> TreeModel:
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    model = HistGradientBoostingClassifier(max_iter=TREES, learning_rate=TREE_LEARNING_RATE,
+                                           max_leaf_nodes=TREE_LEAVES, l2_regularization=1.0, random_state=0)
+    model.fit(np.asarray(matrix.rows, np.float64), np.asarray(matrix.labels), sample_weight=np.asarray(matrix.weights))
+    return TreeModel.from_sklearn(features, model)
 
 
 def fit_linear(features: tuple[str, ...], matrix: Matrix) -> LinearModel:
@@ -162,7 +177,7 @@ def fit(sets: list[QuestionSet], settings: Settings, seed: int = 0, limit: int |
             keep += rng.sample(wrong, min(SPAN_NEGATIVES, len(wrong)))
             spans.add([rows[j] for j in keep], [span_labels[j] for j in keep], weight[case.set_index])
     sentence_model = fit_linear(SENTENCE_FEATURES, sentences)
-    span_model = fit_linear(SPAN_FEATURES, spans)
+    span_model = fit_trees(SPAN_FEATURES, spans)
 
     fitted = AnswerModels(sentence_model, span_model, LinearModel.zero(ABSTAIN_FEATURES), 0.0, MAX_WRONG_ABSTENTION)
     abstain = Matrix()
@@ -183,7 +198,7 @@ def fit(sets: list[QuestionSet], settings: Settings, seed: int = 0, limit: int |
     fitted.provenance = {
         "fitted_on": {s.name: n for s, n in zip(sets, per_set)},
         "samples": {"sentence": len(sentences.rows), "span": len(spans.rows), "abstain": len(abstain.rows)},
-        "withheld": sum(c.withheld for c in cases), "span_f1": SPAN_F1, "set_weight_power": SET_WEIGHT_POWER, "regularisation_c": REGULARISATION, "seed": seed,
+        "withheld": sum(c.withheld for c in cases), "span_f1": SPAN_F1, "span_trees": TREES, "set_weight_power": SET_WEIGHT_POWER, "regularisation_c": REGULARISATION, "seed": seed,
     }
     return fitted
 

@@ -1,15 +1,18 @@
-"""The fitted answer models: logistic regressions over named features, stored as JSON.
+"""The fitted answer models over named features, stored as JSON: logistic regressions and trees.
 
 Three models are fitted by ``qa fit-answers`` (:mod:`qa.answer_fit`) on the *train* split of
 public question sets and shipped in ``qa/models/answers.json``:
 
 * ``sentence`` — P(this sentence holds the answer), over the sentences of the top passages;
-* ``span``     — P(this span is the answer, F1 ≥ 0.6), over candidate spans of the chosen sentence;
+* ``span``     — P(this span is the answer), over candidate spans of the chosen sentence, by
+  gradient-boosted trees (span shapes interact with question kinds, which a linear model
+  cannot express);
 * ``abstain``  — P(the question is answered by the documents), from the winners' scores, with
   the ``threshold`` chosen on training questions so that at most ``max_wrong_abstention`` of
   the answerable ones are refused.
 
-Inference is a dot product in numpy: scikit-learn is needed only to fit.
+Inference is numpy alone (a dot product, or walking the flattened trees): scikit-learn is
+needed only to fit.
 """
 
 from __future__ import annotations
@@ -63,10 +66,90 @@ class LinearModel:
 
 
 @dataclass
+class TreeModel:
+    """Gradient-boosted trees (scikit-learn's HistGradientBoosting), flattened to arrays.
+
+    Every tree's nodes sit in one set of arrays; ``roots`` says where each tree starts. A row
+    goes left when its feature is ≤ the threshold (a NaN goes where ``missing_left`` says), as
+    scikit-learn's own predictor does; the logit is ``baseline`` plus the leaves reached.
+    """
+
+    features: list[str]
+    baseline: float
+    roots: list[int]
+    feature: list[int]
+    threshold: list[float]
+    left: list[int]
+    right: list[int]
+    leaf: list[bool]
+    missing_left: list[bool]
+    value: list[float]
+    depth: int
+
+    def __post_init__(self) -> None:
+        self._roots = np.asarray(self.roots, np.int64)
+        self._feature = np.asarray(self.feature, np.int64)
+        self._threshold = np.asarray(self.threshold, np.float64)
+        self._left = np.asarray(self.left, np.int64)
+        self._right = np.asarray(self.right, np.int64)
+        self._leaf = np.asarray(self.leaf, bool)
+        self._missing_left = np.asarray(self.missing_left, bool)
+        self._value = np.asarray(self.value, np.float64)
+
+    def logits(self, rows) -> np.ndarray:
+        x = np.asarray(rows, np.float64)
+        if x.size == 0:
+            return np.zeros(0)
+        node = np.broadcast_to(self._roots, (len(x), len(self._roots))).copy()  # rows × trees
+        row = np.arange(len(x))[:, None]
+        for _ in range(self.depth):
+            leaf = self._leaf[node]
+            if leaf.all():
+                break
+            v = x[row, self._feature[node]]
+            go_left = np.where(np.isnan(v), self._missing_left[node], v <= self._threshold[node])
+            node = np.where(leaf, node, np.where(go_left, self._left[node], self._right[node]))
+        return self.baseline + self._value[node].sum(axis=1)
+
+    def probabilities(self, rows) -> np.ndarray:
+        return 1 / (1 + np.exp(-self.logits(rows)))
+
+    def to_json(self) -> dict:
+        return {k: v for k, v in asdict(self).items() if not k.startswith("_")}
+
+    @classmethod
+    def from_sklearn(cls, features: tuple[str, ...], model) -> TreeModel:
+        """Flatten a fitted binary HistGradientBoostingClassifier."""
+        out = {k: [] for k in ("roots", "feature", "threshold", "left", "right", "leaf", "missing_left", "value")}
+        depth = 0
+        for (tree,) in model._predictors:  # one tree per iteration for a binary target
+            nodes, start = tree.nodes, len(out["feature"])
+            out["roots"].append(start)
+            for node in nodes:
+                out["feature"].append(int(node["feature_idx"]))
+                out["threshold"].append(float(node["num_threshold"]))
+                out["left"].append(start + int(node["left"]))
+                out["right"].append(start + int(node["right"]))
+                out["leaf"].append(bool(node["is_leaf"]))
+                out["missing_left"].append(bool(node["missing_go_to_left"]))
+                out["value"].append(float(node["value"]))
+            depth = max(depth, int(nodes["depth"].max()) + 1)
+        return cls(list(features), float(np.ravel(model._baseline_prediction)[0]), depth=depth, **out)
+
+
+def load_scorer(data: dict) -> LinearModel | TreeModel:
+    return TreeModel(**data["trees"]) if "trees" in data else LinearModel(**data)
+
+
+def scorer_json(model: LinearModel | TreeModel) -> dict:
+    return {"trees": model.to_json()} if isinstance(model, TreeModel) else model.to_json()
+
+
+@dataclass
 class AnswerModels:
     sentence: LinearModel
-    span: LinearModel
-    abstain: LinearModel
+    span: LinearModel | TreeModel
+    abstain: LinearModel | TreeModel
     threshold: float
     max_wrong_abstention: float
     provenance: dict = field(default_factory=dict)  # what it was fitted on, and held-out figures
@@ -82,8 +165,8 @@ class AnswerModels:
                 raise AnswerModelError(f"the {name} model was fitted on other features: run `qa fit-answers`")
 
     def save(self, path: Path = MODEL_FILE) -> None:
-        data = {"format": MODEL_FORMAT, "sentence": self.sentence.to_json(), "span": self.span.to_json(),
-                "abstain": self.abstain.to_json(), "threshold": self.threshold,
+        data = {"format": MODEL_FORMAT, "sentence": scorer_json(self.sentence), "span": scorer_json(self.span),
+                "abstain": scorer_json(self.abstain), "threshold": self.threshold,
                 "max_wrong_abstention": self.max_wrong_abstention, "provenance": self.provenance}
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
@@ -96,7 +179,7 @@ class AnswerModels:
             data = json.loads(path.read_text("utf-8"))
             if data.get("format") != MODEL_FORMAT:
                 raise AnswerModelError(f"{path} has format {data.get('format')}, expected {MODEL_FORMAT}")
-            return cls(LinearModel(**data["sentence"]), LinearModel(**data["span"]), LinearModel(**data["abstain"]),
+            return cls(load_scorer(data["sentence"]), load_scorer(data["span"]), load_scorer(data["abstain"]),
                        float(data["threshold"]), float(data["max_wrong_abstention"]), data.get("provenance", {}))
         except AnswerModelError:
             raise

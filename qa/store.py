@@ -19,6 +19,7 @@ import os
 import shutil
 import time
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -54,6 +55,10 @@ class IndexIncompatible(StoreError):
 
 class IndexDamaged(StoreError):
     pass
+
+
+class IndexBusy(StoreError):
+    """Another writer holds the index folder's lock."""
 
 
 class NothingToIndex(StoreError):
@@ -234,6 +239,29 @@ def _embed(texts: list[str], encoder: Encoder, batch: int, progress: bool) -> np
     return out
 
 
+LOCK_FILE = ".writer.lock"
+
+
+@contextmanager
+def writer_lock(folder: Path):
+    """Hold the index folder's writer lock (an OS file lock: a killed writer releases it)."""
+    from filelock import FileLock, Timeout
+
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(str(folder / LOCK_FILE), timeout=0)
+        lock.acquire()
+    except Timeout as exc:
+        raise IndexBusy(f"another `qa index` or upload is writing {folder}: wait for it to finish, "
+                        "then run this again") from exc
+    except OSError as exc:
+        raise StoreError(f"cannot write the index folder {folder} ({exc.strerror or exc})") from exc
+    try:
+        yield
+    finally:
+        lock.release()
+
+
 def build(
     paths: list[Path],
     settings: Settings,
@@ -242,7 +270,17 @@ def build(
     tokenizer: Tokenizer | None = None,
     on_stage: Callable[[str], None] | None = None,
 ) -> BuildReport:
-    """Index ``paths`` into ``settings.index_dir``; the old index stays live until the end."""
+    """Index ``paths`` into ``settings.index_dir``; the old index stays live until the end.
+
+    One writer at a time: a second build on the same folder fails at once with
+    :class:`IndexBusy` instead of racing the first to the manifest.
+    """
+    with writer_lock(settings.index_dir):
+        return _build(paths, settings, encoder, progress, tokenizer, on_stage)
+
+
+def _build(paths: list[Path], settings: Settings, encoder: Encoder, progress: bool,
+           tokenizer: Tokenizer | None, on_stage: Callable[[str], None] | None) -> BuildReport:
     started = time.perf_counter()
     folder = settings.index_dir
     tokenizer = tokenizer or Tokenizer()

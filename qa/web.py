@@ -61,7 +61,7 @@ class ChatService:
         from .cleaning import clean
         from .loading import read_file
         from .schema import Skipped
-        from .store import build
+        from .store import StoreError, build
 
         uploads = self.settings.index_dir / "uploads"
         known = {d.doc_id for d in self.assistant.index.documents}
@@ -88,7 +88,12 @@ class ChatService:
                 shutil.copyfile(path, uploads / path.name)
             sources = [Path(s) for s in self.assistant.index.manifest.get("sources", []) if Path(s).exists()]
             sources = list(dict.fromkeys([*sources, uploads.resolve()]))
-            report = build(sources, self.settings, self.assistant.encoder, progress=progress is not None)
+            try:
+                report = build(sources, self.settings, self.assistant.encoder, progress=progress is not None)
+            except StoreError as exc:  # another writer holds the index: take the copies back, say so
+                for path in accepted:
+                    (uploads / path.name).unlink(missing_ok=True)
+                return f"✗ nothing added: {exc}"
             self.assistant = Assistant.open(self.settings, encoder=self.assistant.encoder)
         messages.insert(0, f"✓ added {len(accepted)} file(s): {report.embedded} new passages embedded, "
                            f"{report.documents} documents in the index")

@@ -38,4 +38,22 @@ def test_the_shipped_models_match_the_code_and_say_what_they_were_fitted_on():
     models.check(SENTENCE_FEATURES, SPAN_FEATURES, ABSTAIN_FEATURES)
     assert 0 < models.threshold < 1
     assert models.provenance["fitted_on"] and models.provenance["held_out"]
-    assert np.isfinite(models.span.weights).all()
+    zero = [[0.0] * len(SPAN_FEATURES)]
+    assert np.isfinite(models.span.logits(zero)).all() and np.isfinite(models.sentence.weights).all()
+
+
+def test_flattened_trees_score_exactly_as_scikit_learn():
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    from qa.answer_model import TreeModel, load_scorer, scorer_json
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(600, 4))
+    x[rng.random(x.shape) < 0.05] = np.nan  # missing values take the side the fit chose
+    y = (np.nan_to_num(x[:, 0]) * np.nan_to_num(x[:, 1]) + np.nan_to_num(x[:, 2]) > 0.2).astype(int)
+    fitted = HistGradientBoostingClassifier(max_iter=30, random_state=0).fit(x, y)
+    trees = TreeModel.from_sklearn(("a", "b", "c", "d"), fitted)
+    again = load_scorer(json.loads(json.dumps(scorer_json(trees))))  # through JSON, as shipped
+    assert isinstance(again, TreeModel)
+    np.testing.assert_allclose(again.logits(x), fitted.decision_function(x), atol=1e-9)
+    assert again.logits([]).size == 0

