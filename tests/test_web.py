@@ -54,6 +54,20 @@ def wait_for_status(page, text: str, timeout: int = 120_000) -> str:
     return page.locator("#upload-status textarea").input_value()
 
 
+def settled_documents(page, rounds: int = 3, pause_ms: int = 300) -> str:
+    """The documents table once Gradio has stopped refreshing it (no queue badge, same text
+    over a few reads): an earlier upload may still be redrawing it."""
+    text, same = None, 0
+    for _ in range(200):
+        current = page.locator("#documents").inner_text()
+        same = same + 1 if current == text and "queue:" not in current else 0
+        if same >= rounds:
+            return current
+        text = current
+        page.wait_for_timeout(pause_ms)
+    raise AssertionError("the documents table never settled")
+
+
 def ask(page, question: str, expect: str):
     """Ask through the UI, wait for the new answer message, and check it mentions ``expect``."""
     answers = page.locator("#chat .qa-answer")
@@ -110,11 +124,11 @@ def test_upload_then_ask_and_scripts_stay_text(page, tmp_path):
 def test_a_bad_upload_is_reported_and_changes_nothing(page, tmp_path):
     bad = tmp_path / "empty.txt"
     bad.write_text("   ")
-    before = page.locator("#documents").inner_text()
+    before = settled_documents(page)
     page.set_input_files("#upload input[type=file]", str(bad))
     page.click("#add-button")
     assert "empty.txt: empty file" in wait_for_status(page, "empty.txt")
-    assert page.locator("#documents").inner_text() == before
+    assert settled_documents(page) == before
 
 
 def test_page_makes_no_request_beyond_loopback(page):
