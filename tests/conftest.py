@@ -89,3 +89,24 @@ def web_server(seed_settings, tmp_path_factory):
     proc.terminate()
     proc.wait(timeout=20)
     log.close()
+
+
+@pytest.fixture(scope="session")
+def question_analyzer():
+    from qa.crosslingual import Translator
+    from qa.keyword_index import KeywordIndex
+    from qa.query import QueryAnalyzer
+    from qa.tokenizer import Tokenizer
+
+    keyword = KeywordIndex.build([["温州", "支部"], ["转化"]])
+    return QueryAnalyzer(Tokenizer(), keyword, Translator())
+
+
+@pytest.fixture(scope="session")
+def extractor(encoder):
+    """The learned extractor with the default encoder."""
+    from qa.answering import AnswerExtractor
+    from qa.config import AnswerSettings
+    from qa.tokenizer import Tokenizer
+
+    return AnswerExtractor(Tokenizer(), AnswerSettings(), encoder)
