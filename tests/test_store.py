@@ -152,3 +152,25 @@ def test_a_second_writer_is_refused_while_the_first_holds_the_folder(settings, e
     # A killed writer leaves no stale lock behind: the OS released it.
     build([corpus], settings, encoder, progress=False)
     assert open_index(settings.index_dir).documents
+
+
+@pytest.mark.parametrize("damage", ["truncate", "flip"])
+def test_every_index_file_damaged_in_turn_is_a_clear_error(settings, encoder, corpus, damage):
+    build([corpus], settings, encoder, progress=False)
+    manifest = read_manifest(settings.index_dir)
+    gen = settings.index_dir / manifest["generation"]
+    names = sorted(manifest["sizes"])
+    assert {"vectors.faiss", "documents.json"} <= set(names) and len(names) >= 5
+    for name in names:
+        path = gen / name
+        original = path.read_bytes()
+        if damage == "truncate":
+            path.write_bytes(original[: len(original) // 2])
+        else:
+            middle = len(original) // 2
+            path.write_bytes(original[:middle] + bytes([original[middle] ^ 0x01]) + original[middle + 1 :])
+        with pytest.raises(IndexDamaged, match="run `qa index`") as caught:
+            open_index(settings.index_dir)
+        assert name in str(caught.value)  # the message names the damaged file
+        path.write_bytes(original)
+    assert open_index(settings.index_dir).documents  # restored: opens again
