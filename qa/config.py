@@ -100,6 +100,14 @@ class AnswerSettings:
 
 
 @dataclass(frozen=True)
+class UploadSettings:
+    """Limits on what the web chat accepts in one upload (bounded memory and time)."""
+
+    max_file_bytes: int = 50 * 2**20  # a 50 MB text or HTML file is already ~25M characters
+    max_files: int = 200
+
+
+@dataclass(frozen=True)
 class Settings:
     index_dir: Path = field(default_factory=lambda: ROOT / "index")
     corpus: tuple[Path, ...] = field(default_factory=lambda: (ROOT / "seeds",))
@@ -110,6 +118,7 @@ class Settings:
     chunking: ChunkingSettings = field(default_factory=ChunkingSettings)
     retrieval: RetrievalSettings = field(default_factory=RetrievalSettings)
     answer: AnswerSettings = field(default_factory=AnswerSettings)
+    upload: UploadSettings = field(default_factory=UploadSettings)
 
     def with_retrieval(self, **changes: object) -> Settings:
         return replace(self, retrieval=replace(self.retrieval, **changes))

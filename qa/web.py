@@ -66,8 +66,15 @@ class ChatService:
         uploads = self.settings.index_dir / "uploads"
         known = {d.doc_id for d in self.assistant.index.documents}
         messages, accepted = [], []
+        limits = self.settings.upload
+        if len(files or []) > limits.max_files:
+            return f"✗ nothing added: {len(files)} files at once is over the limit of {limits.max_files}"
         for name in files or []:
-            path = Path(name)
+            path = Path(name)  # only the base name is ever used: "../x" or "/etc/x" land in uploads/
+            size = path.stat().st_size if path.is_file() else 0
+            if size > limits.max_file_bytes:  # checked before reading, so memory stays bounded
+                messages.append(f"✗ {path.name}: {_size(size)} is over the {_size(limits.max_file_bytes)} upload limit")
+                continue
             if path.suffix.lower() not in SUPPORTED:
                 messages.append(f"✗ {path.name}: unsupported file type (use {', '.join(UPLOAD_TYPES)})")
                 continue
@@ -98,6 +105,10 @@ class ChatService:
         messages.insert(0, f"✓ added {len(accepted)} file(s): {report.embedded} new passages embedded, "
                            f"{report.documents} documents in the index")
         return "\n".join(messages)
+
+
+def _size(n: int) -> str:
+    return f"{n / 2**20:.0f} MB" if n >= 2**20 else f"{n / 1024:.0f} KB"
 
 
 def ensure_index(settings: Settings, build_missing: bool = True) -> None:
