@@ -224,19 +224,49 @@ def prepare(paths: list[Path]) -> tuple[list[Document], list[Skipped], list[tupl
     return documents, skipped, [(raw.name, raw.sha256) for raw in loaded.files]
 
 
-def _embed(texts: list[str], encoder: Encoder, batch: int, progress: bool) -> np.ndarray:
+def _embed(texts: list[str], encoder: Encoder, batch: int, progress: bool, partial: Path | None = None) -> np.ndarray:
     from tqdm import tqdm
 
     out = np.zeros((len(texts), encoder.dim), np.float32)
+    done: list[int] = []
     # Length-sorted, so each batch pads little; the bar shows passages/s and time left.
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-    with tqdm(total=len(texts), desc="embedding", unit="passage", disable=not progress or not texts,
-              smoothing=0.1) as bar:
-        for start in range(0, len(texts), batch):
-            rows = order[start : start + batch]
-            out[rows] = encoder.encode_passages([texts[i] for i in rows])
-            bar.update(len(rows))
+    try:
+        with tqdm(total=len(texts), desc="embedding", unit="passage", disable=not progress or not texts,
+                  smoothing=0.1) as bar:
+            for start in range(0, len(texts), batch):
+                rows = order[start : start + batch]
+                out[rows] = encoder.encode_passages([texts[i] for i in rows])
+                done.extend(rows)
+                bar.update(len(rows))
+    except KeyboardInterrupt:
+        if partial is not None and done:  # Ctrl-C: keep what was embedded for the next run
+            save_partial(partial, encoder, [texts[i] for i in done], out[done])
+        raise
     return out
+
+
+PARTIAL_FILE = ".partial-embeddings.npz"
+
+
+def save_partial(path: Path, encoder: Encoder, texts: list[str], vectors: np.ndarray) -> None:
+    """Embeddings of an interrupted build (merged with earlier ones), written atomically."""
+    kept = {**partial_vectors(path, encoder), **dict(zip(texts, vectors))}
+    tmp = path.with_name(path.name + ".tmp.npz")
+    np.savez(tmp, encoder=np.array(encoder.name), texts=np.array(list(kept), dtype=str),
+             vectors=np.asarray(list(kept.values()), np.float32).reshape(len(kept), encoder.dim))
+    os.replace(tmp, path)
+
+
+def partial_vectors(path: Path, encoder: Encoder) -> dict[str, np.ndarray]:
+    """What an interrupted build embedded with this encoder (nothing if unreadable or other)."""
+    try:
+        with np.load(path) as data:
+            if str(data["encoder"]) != encoder.name or data["vectors"].shape[1:] != (encoder.dim,):
+                return {}
+            return dict(zip(data["texts"].tolist(), data["vectors"]))
+    except (OSError, ValueError, KeyError):
+        return {}
 
 
 LOCK_FILE = ".writer.lock"
@@ -296,11 +326,12 @@ def _build(paths: list[Path], settings: Settings, encoder: Encoder, progress: bo
         chunks.extend(doc_chunks)
         infos.append(DocumentInfo(doc.doc_id, doc.title, doc.path, len(doc_chunks), doc.meta.as_dict()))
     texts = [embed_text(c) for c in chunks]
-    cache = previous_vectors(folder, encoder)
+    partial = folder / PARTIAL_FILE
+    cache = {**partial_vectors(partial, encoder), **previous_vectors(folder, encoder)}
     todo = [i for i, t in enumerate(texts) if t not in cache]
     stage(f"embedding {len(todo)} of {len(chunks)} passages")
     embed_started = time.perf_counter()
-    fresh = _embed([texts[i] for i in todo], encoder, settings.batch_size, progress)
+    fresh = _embed([texts[i] for i in todo], encoder, settings.batch_size, progress, partial)
     embed_seconds = time.perf_counter() - embed_started
     vectors = np.zeros((len(texts), encoder.dim), np.float32)
     for i, text in enumerate(texts):
@@ -316,6 +347,7 @@ def _build(paths: list[Path], settings: Settings, encoder: Encoder, progress: bo
                              corpus_fingerprint=fingerprint(files, settings), sources=[str(p.resolve()) for p in paths],
                              lexicon_total=lexicon[1] if lexicon else None)
     _commit(folder, manifest, chunks, infos, keyword, vector, lexicon[0] if lexicon else None)
+    partial.unlink(missing_ok=True)  # now in the index itself
     return BuildReport(len(documents), len(chunks), len(todo), len(chunks) - len(todo), skipped,
                        time.perf_counter() - started, folder, embed_seconds, vector.info)
 

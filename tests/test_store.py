@@ -174,3 +174,28 @@ def test_every_index_file_damaged_in_turn_is_a_clear_error(settings, encoder, co
         assert name in str(caught.value)  # the message names the damaged file
         path.write_bytes(original)
     assert open_index(settings.index_dir).documents  # restored: opens again
+
+
+def test_ctrl_c_while_embedding_keeps_what_was_embedded_for_the_next_run(settings, encoder, corpus, monkeypatch):
+    from qa.store import PARTIAL_FILE
+
+    settings = replace(settings, batch_size=8)
+    real, calls = encoder.encode_passages, []
+
+    def interrupted(texts):
+        calls.append(len(texts))
+        if len(calls) == 3:
+            raise KeyboardInterrupt  # Ctrl-C during the third batch
+        return real(texts)
+
+    monkeypatch.setattr(encoder, "encode_passages", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        build([corpus], settings, encoder, progress=False)
+    monkeypatch.undo()
+    assert (settings.index_dir / PARTIAL_FILE).exists()
+    assert not (settings.index_dir / "manifest.json").exists()  # no half index went live
+    report = build([corpus], settings, encoder, progress=False)
+    assert report.reused == 16 and report.embedded == report.chunks - 16  # two batches were kept
+    assert not (settings.index_dir / PARTIAL_FILE).exists()  # merged into the index, then removed
+    fresh = open_index(settings.index_dir)
+    assert len(fresh.documents) == 5
