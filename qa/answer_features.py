@@ -128,14 +128,20 @@ class SentenceContext:
     text: str
     passage_rank: int  # 0-based
     hit_score_vs_top: float
-    position: int
+    position: int  # in siblings
     passage_coverage: float
-    previous: str
-    following: str
     is_card: bool
     dense: float
     siblings: tuple[str, ...] = ()  # every sentence of the same passage, this one included
     title: str = ""
+
+    @property
+    def previous(self) -> str:
+        return self.siblings[self.position - 1] if 0 < self.position <= len(self.siblings) else ""
+
+    @property
+    def following(self) -> str:
+        return self.siblings[self.position + 1] if self.position + 1 < len(self.siblings) else ""
 
 
 def typed_presence(view: QuestionView, sent: str) -> bool:
@@ -147,7 +153,7 @@ def typed_presence(view: QuestionView, sent: str) -> bool:
         return bool(_DATE.search(sent))
     if kind == "list":
         return bool(_LIST.search(sent))
-    if kind in ("why",):
+    if kind == "why":
         return bool(re.search(r"因为|由于|因此|所以|导致|为了|原因", sent))
     if kind == "how":
         return bool(re.search(r"通过|采取|采用|利用|方式|方法|措施", sent))
@@ -280,10 +286,9 @@ def clause_spans(prepared: SentenceSpans) -> list[tuple[int, int]]:
     return spans
 
 
-def _shapes(prepared: SentenceSpans, span: tuple[int, int]) -> dict[str, bool]:
+def _shapes(prepared: SentenceSpans, span: tuple[int, int], inside: list[Word]) -> dict[str, bool]:
     s, e = span
     text = prepared.text[s:e]
-    inside = [w for w in prepared.words if w.start >= s and w.end <= e]
     flags = [w.flag for w in inside]
     number = _NUMBER.fullmatch(text) is not None or (bool(_DIGIT.search(text)) and len(text) <= 12)
     date = bool(_DATE.fullmatch(text)) or bool(_TIME_END.search(text) and _DIGIT.search(text))
@@ -314,11 +319,13 @@ def _nearest(points: list[tuple[int, int]], target: int, after: bool) -> tuple[f
 def span_rows(view: QuestionView, prepared: SentenceSpans, spans: list[tuple[int, int]],
               rules: RuleExtractor) -> list[list[float]]:
     query, sent = view.query, prepared.text
+    asks = [bool(cue.search(query.simplified or query.text)) for _, cue, _ in _DIRECTIONS]
     rows = []
     for span in spans:
         s, e = span
         text = sent[s:e]
-        shapes = _shapes(prepared, span)
+        inside = [w for w in prepared.words if w.start >= s and w.end <= e]
+        shapes = _shapes(prepared, span, inside)
         bucket = sum(len(text) > edge for edge in _LENGTH_BUCKETS)
         clause_start = max((c for c in prepared.clause_starts if c <= s), default=0)
         clause_end = min((c for c in prepared.clause_ends if c >= e), default=len(sent))
@@ -333,11 +340,10 @@ def span_rows(view: QuestionView, prepared: SentenceSpans, spans: list[tuple[int
             common = max(0, min(e, rule[1]) - max(s, rule[0]))
             overlap = 2 * common / ((e - s) + (rule[1] - rule[0]))
         after_words = [bool(marker.search(sent[max(0, s - 4) : s])) for _, _, marker in _DIRECTIONS]
-        asks = [bool(cue.search(query.simplified or query.text)) for _, cue, _ in _DIRECTIONS]
         slot_left, left_exact = _nearest(prepared.left_ends, s, after=False)
         slot_right, right_exact = _nearest(prepared.right_starts, e, after=True)
         row = [
-            math.log1p(len(text)), float(sum(1 for w in prepared.words if w.start >= s and w.end <= e)),
+            math.log1p(len(text)), float(len(inside)),
             float(text in query.text), char_overlap_share(view, text), rules._unit_score(query, text),
             rules._focus_score(query, sent, span), float(rule == span), overlap,
             slot_left, left_exact, slot_right, right_exact,

@@ -131,6 +131,10 @@ def collect(assistant, qset: QuestionSet, set_index: int, questions: list[Questi
     return cases
 
 
+def _learned(settings: Settings) -> Settings:
+    return replace(settings, answer=replace(settings.answer, method="learned"))
+
+
 def _is_yes_no(question: Question) -> bool:
     return set(question.answers) in YES_NO
 
@@ -143,6 +147,7 @@ def fit(sets: list[QuestionSet], settings: Settings, seed: int = 0, limit: int |
     rng = random.Random(seed)
     untrained = AnswerModels.untrained(SENTENCE_FEATURES, SPAN_FEATURES, ABSTAIN_FEATURES)
     cases, assistants = [], []
+    settings = _learned(settings)
     for i, qset in enumerate(sets):
         assistant = Assistant.open(replace(settings, index_dir=qset.index_dir), models=untrained)
         assistant.extractor.vectors.capacity = 500_000
@@ -162,12 +167,13 @@ def fit(sets: list[QuestionSet], settings: Settings, seed: int = 0, limit: int |
         if case.withheld or not case.question.answerable or _is_yes_no(case.question):
             continue
         extractor = assistants[case.set_index].extractor
-        decision = extractor.decide(case.query, case.hits, case.vector)
-        labels = [int(contains_any(r.context.text, case.question.answers)) for r in decision.sentences]
-        sentences.add(decision.sentence_rows, labels, weight[case.set_index])
+        view, refs, rows = extractor.sentence_stage(case.query, case.hits, case.vector)
+        labels = [int(contains_any(r.context.text, case.question.answers)) for r in refs]
+        sentences.add(rows, labels, weight[case.set_index])
         if 1 in labels:
-            candidates, rows = extractor.spans(decision.view, decision.sentences[labels.index(1)])
-            text = decision.sentences[labels.index(1)].context.text
+            gold = refs[labels.index(1)]
+            candidates, rows = extractor.spans(view, gold)
+            text = gold.context.text
             scores = [f1(text[s:e], case.question.answers) for s, e in candidates]
             best = max(scores, default=0.0)
             # The best candidates are the positives: "contains the answer" alone would teach long spans.
@@ -193,7 +199,7 @@ def fit(sets: list[QuestionSet], settings: Settings, seed: int = 0, limit: int |
                          "(CJRC has both): add such a set")
     fitted.abstain = fit_linear(ABSTAIN_FEATURES, abstain)
     answerable = [row for row, y in zip(abstain.rows, abstain.labels) if y]
-    probabilities = np.sort(fitted.abstain.probabilities(answerable))
+    probabilities = fitted.abstain.probabilities(answerable)
     fitted.threshold = float(np.quantile(probabilities, MAX_WRONG_ABSTENTION)) if len(probabilities) else 0.0
     fitted.provenance = {
         "fitted_on": {s.name: n for s, n in zip(sets, per_set)},
@@ -208,6 +214,7 @@ def held_out(models: AnswerModels, sets: list[QuestionSet], settings: Settings, 
     from .pipeline import Assistant
 
     figures = {}
+    settings = _learned(settings)
     for qset in sets:
         assistant = Assistant.open(replace(settings, index_dir=qset.index_dir), models=models)
         questions, _ = read_questions(qset.questions, [d.doc_id for d in assistant.index.documents])

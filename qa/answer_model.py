@@ -31,8 +31,25 @@ class AnswerModelError(RuntimeError):
     """The answer model file is missing, damaged or was fitted on other features."""
 
 
+def sigmoid(logits):
+    return 1 / (1 + np.exp(-logits))
+
+
+class _Scorer:
+    """What both kinds of model share: probabilities from logits, JSON from the public fields."""
+
+    def logits(self, rows) -> np.ndarray:
+        raise NotImplementedError
+
+    def probabilities(self, rows) -> np.ndarray:
+        return sigmoid(self.logits(rows))
+
+    def to_json(self) -> dict:
+        return {k: v for k, v in asdict(self).items() if not k.startswith("_")}
+
+
 @dataclass
-class LinearModel:
+class LinearModel(_Scorer):
     """Standardised features → logistic regression; names guard against feature drift."""
 
     features: list[str]
@@ -52,12 +69,6 @@ class LinearModel:
             return np.zeros(0)
         return ((x - self._mean) / self._scale) @ self._weights + self.bias
 
-    def probabilities(self, rows) -> np.ndarray:
-        return 1 / (1 + np.exp(-self.logits(rows)))
-
-    def to_json(self) -> dict:
-        return {k: v for k, v in asdict(self).items() if not k.startswith("_")}
-
     @classmethod
     def zero(cls, features: tuple[str, ...]) -> LinearModel:
         """A model that scores everything alike: what fitting starts from."""
@@ -66,7 +77,7 @@ class LinearModel:
 
 
 @dataclass
-class TreeModel:
+class TreeModel(_Scorer):
     """Gradient-boosted trees (scikit-learn's HistGradientBoosting), flattened to arrays.
 
     Every tree's nodes sit in one set of arrays; ``roots`` says where each tree starts. A row
@@ -110,12 +121,6 @@ class TreeModel:
             go_left = np.where(np.isnan(v), self._missing_left[node], v <= self._threshold[node])
             node = np.where(leaf, node, np.where(go_left, self._left[node], self._right[node]))
         return self.baseline + self._value[node].sum(axis=1)
-
-    def probabilities(self, rows) -> np.ndarray:
-        return 1 / (1 + np.exp(-self.logits(rows)))
-
-    def to_json(self) -> dict:
-        return {k: v for k, v in asdict(self).items() if not k.startswith("_")}
 
     @classmethod
     def from_sklearn(cls, features: tuple[str, ...], model) -> TreeModel:

@@ -13,8 +13,10 @@ question, the assistant abstains instead of dressing a neighbour up as an answer
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
+from .answer_units import tag_words
 from .config import AnswerSettings
 from .query import Query
 from .schema import Answer, Hit, Passage
@@ -107,9 +109,11 @@ def _unit_class(unit: str) -> int | None:
 
 
 class RuleExtractor:
-    def __init__(self, tokenizer: Tokenizer, settings: AnswerSettings) -> None:
+    def __init__(self, tokenizer: Tokenizer, settings: AnswerSettings,
+                 tag: Callable[[str], list[tuple[str, str]]] | None = None) -> None:
         self.tokenizer = tokenizer
         self.settings = settings
+        self.tag = tag or tokenizer.tag  # part-of-speech tagging for names and places
 
     def run(self, query: Query, hits: list[Hit], question_vector=None) -> Answer:  # the vector is unused
         passages = [Passage(rank=i + 1, hit=h) for i, h in enumerate(hits)]
@@ -239,16 +243,13 @@ class RuleExtractor:
 
     def _entities(self, sent: str, flags: tuple[str, ...], venues: bool) -> list[tuple[int, int]]:
         spans = [m.span() for m in _VENUE.finditer(sent)] if venues else []
-        pos = 0
-        for word, flag in self.tokenizer.tag(sent):
-            start = sent.find(word, pos)
-            pos = start + len(word) if start >= 0 else pos
-            if start < 0 or not flag.startswith(flags) or len(word) < 2:
+        for word in tag_words(self.tag(sent), sent):
+            if not word.flag.startswith(flags) or word.end - word.start < 2:
                 continue
-            if spans and spans[-1][1] == start:  # merge 陈 + 德荣 style splits
-                spans[-1] = (spans[-1][0], start + len(word))
+            if spans and spans[-1][1] == word.start:  # merge 陈 + 德荣 style splits
+                spans[-1] = (spans[-1][0], word.end)
             else:
-                spans.append((start, start + len(word)))
+                spans.append((word.start, word.end))
         return spans
 
     def _anchors(self, query: Query, sent: str) -> list[tuple[int, int]]:

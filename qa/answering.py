@@ -21,16 +21,14 @@ from .answer_features import (
     SPAN_FEATURES,
     QuestionView,
     SentenceContext,
-    char_overlap,
     clause_spans,
     enumeration_spans,
-    local_overlaps,
     prepare_sentence,
     question_view,
     sentence_rows,
     span_rows,
 )
-from .answer_model import AnswerModels
+from .answer_model import AnswerModels, sigmoid
 from .answer_rules import _PUBLICATION, RuleExtractor, coverage
 from .answer_units import sentence_units, tag_words, word_spans
 from .config import AnswerSettings
@@ -90,25 +88,13 @@ class SentenceVectors:
         return [self._cache[t] for t in texts]
 
 
-class _FastTagging:
-    """The tokenizer as the models were fitted with it: dictionary tags, no HMM tag guessing."""
-
-    def __init__(self, tokenizer: Tokenizer) -> None:
-        self._tokenizer = tokenizer
-
-    def tag(self, text: str) -> list[tuple[str, str]]:
-        return self._tokenizer.tag_fast(text)
-
-    def __getattr__(self, name: str):
-        return getattr(self._tokenizer, name)
-
-
 class AnswerExtractor:
     def __init__(self, tokenizer: Tokenizer, settings: AnswerSettings, encoder=None,
                  models: AnswerModels | None = None) -> None:
         self.tokenizer = tokenizer
         self.settings = settings
-        self.rules = RuleExtractor(_FastTagging(tokenizer), settings)
+        # The rules tag as the models were fitted: dictionary tags, HMM guesses for short names only.
+        self.rules = RuleExtractor(tokenizer, settings, tag=tokenizer.tag_fast)
         # The models were fitted on Chinese questions only; English ones keep the hand rules,
         # which read them through their dictionary translation.
         self.english = RuleExtractor(tokenizer, settings)
@@ -135,18 +121,24 @@ class AnswerExtractor:
                       sentence=text[ref.span[0] : ref.span[1]].strip(), confidence=confidence)
 
     # ------------------------------------------------------------ the three decisions
-    def decide(self, query: Query, hits: list[Hit], question_vector: np.ndarray | None = None) -> Decision:
+    def sentence_stage(self, query: Query, hits: list[Hit], question_vector: np.ndarray | None = None
+                       ) -> tuple[QuestionView, list[SentenceRef], list[list[float]]]:
+        """The question's view, the candidate sentences and their feature rows (what the
+        sentence model scores; fitting it needs nothing more)."""
         view = question_view(query)
         refs = self.sentences(view, hits, question_vector)
         publication = bool(_PUBLICATION.search(query.text))
-        rows = sentence_rows(view, [r.context for r in refs], self.rules, publication)
+        return view, refs, sentence_rows(view, [r.context for r in refs], self.rules, publication)
+
+    def decide(self, query: Query, hits: list[Hit], question_vector: np.ndarray | None = None) -> Decision:
+        view, refs, rows = self.sentence_stage(query, hits, question_vector)
         logits = self.models.sentence.logits(rows)
         if not refs:
             return Decision(view, refs, rows, logits, None, [], [], np.zeros(0), [], 0.0)
         best = int(np.argmax(logits))
         spans, span_feature_rows = self.spans(view, refs[best])
         span_logits = self.models.span.logits(span_feature_rows)
-        abstain_row = self._abstain_row(view, refs[best], hits, logits, span_logits)
+        abstain_row = self._abstain_row(view, hits, rows[best], logits, span_logits)
         probability = float(self.models.abstain.probabilities([abstain_row])[0])
         return Decision(view, refs, rows, logits, best, spans, span_feature_rows, span_logits, abstain_row,
                         probability)
@@ -161,10 +153,8 @@ class AnswerExtractor:
             passage_cov = coverage(view.query, f"{chunk.title}\n{chunk.text}")
             siblings = tuple(chunk.text[s:e] for s, e in units)
             for position, (s, e) in enumerate(units):
-                previous = chunk.text[units[position - 1][0] : units[position - 1][1]] if position else ""
-                following = chunk.text[units[position + 1][0] : units[position + 1][1]] if position + 1 < len(units) else ""
-                context = SentenceContext(chunk.text[s:e], index, hit.score / top, position, passage_cov,
-                                          previous, following, whole, 0.0, siblings, chunk.title)
+                context = SentenceContext(siblings[position], index, hit.score / top, position, passage_cov,
+                                          whole, 0.0, siblings, chunk.title)
                 refs.append(SentenceRef(index, (s, e), context))
         if question_vector is not None and refs:
             vectors = self.vectors([r.context.text for r in refs])
@@ -189,8 +179,10 @@ class AnswerExtractor:
             candidates = [c for c in dict.fromkeys(_trim(sent, c) for c in candidates) if c[1] > c[0]]
         return candidates, span_rows(view, prepared, candidates, self.rules)
 
-    def _abstain_row(self, view: QuestionView, ref: SentenceRef, hits: list[Hit], logits: np.ndarray,
+    def _abstain_row(self, view: QuestionView, hits: list[Hit], sentence_row: list[float], logits: np.ndarray,
                      span_logits: np.ndarray) -> list[float]:
+        """The winners' scores; the best sentence's own measures come from its feature row."""
+        best = dict(zip(SENTENCE_FEATURES, sentence_row))
         ordered = np.sort(logits)[::-1]
         margin = float(ordered[0] - ordered[1]) if len(ordered) > 1 else 5.0
         top = hits[0]
@@ -199,19 +191,13 @@ class AnswerExtractor:
         missing = [w for alts, w in view.query.key_terms if not any(a in seen for a in alts)]
         total = sum(w for _, w in view.query.key_terms) or 1.0
         top_idf = max((w for _, w in view.query.key_terms), default=1.0) or 1.0
-        local_cov = float(sentence_rows_local(view, ref))
         return [
-            float(ordered[0]), margin, span_best,
-            coverage(view.query, ref.context.text), ref.context.passage_coverage,
-            char_overlap(view, ref.context.text), ref.context.dense, float(top.score),
-            float(top.bm25_rank is not None), float(view.query.english), float(1 / (1 + np.exp(-ordered[0]))),
-            float(1 / (1 + np.exp(-span_best))), sum(missing) / total, max(missing, default=0.0) / top_idf,
-            local_cov, *(float(view.kind == k) for k in KINDS),
+            float(ordered[0]), margin, span_best, best["coverage"], best["passage_coverage"],
+            best["char_overlap"], best["dense"], float(top.score), float(top.bm25_rank is not None),
+            float(view.query.english), float(sigmoid(ordered[0])), float(sigmoid(span_best)),
+            sum(missing) / total, max(missing, default=0.0) / top_idf, best["local_coverage"],
+            *(float(view.kind == k) for k in KINDS),
         ]
-
-
-def sentence_rows_local(view: QuestionView, ref: SentenceRef) -> float:
-    return local_overlaps(view, ref.context)[0]
 
 
 _EDGE = re.compile(r"^[\s，,。；;：:、]+|[\s，,。；;：:、]+$")

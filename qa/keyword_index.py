@@ -32,7 +32,7 @@ class KeywordIndex:
 
     def search(self, tokens: list[str], k: int) -> list[tuple[int, float]]:
         """(row, score) pairs with a positive score, best first."""
-        known = [t for t in tokens if t in self.doc_freq]
+        known = self._known(tokens)
         if not known or self.size == 0:
             return []
         rows, scores = self._retriever.retrieve([known], k=min(k, self.size), show_progress=False)
@@ -40,12 +40,15 @@ class KeywordIndex:
 
     def score_rows(self, tokens: list[str], rows: range) -> list[tuple[int, float]]:
         """BM25 scores (corpus-wide statistics) of just these rows, best first, positive only."""
-        known = [t for t in tokens if t in self.doc_freq]
+        known = self._known(tokens)
         if not known or not rows:
             return []
         scores = self._retriever.get_scores(known)[rows.start : rows.stop]
         pairs = [(rows.start + i, float(s)) for i, s in enumerate(scores) if s > 0]
         return sorted(pairs, key=lambda p: -p[1])
+
+    def _known(self, tokens: list[str]) -> list[str]:
+        return [t for t in tokens if t in self.doc_freq]  # bm25s cannot score unseen tokens
 
     def save(self, folder: Path) -> None:
         self._retriever.save(str(folder), show_progress=False)

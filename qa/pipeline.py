@@ -28,7 +28,7 @@ def _extractor(settings: Settings, tokenizer: Tokenizer, encoder: Encoder, model
     method = settings.answer.method
     if method not in METHODS:
         raise ValueError(f"unknown answer method '{method}' (choose from {', '.join(METHODS)})")
-    if method == "rules" and models is None:
+    if method == "rules":
         return RuleExtractor(tokenizer, settings.answer)
     return AnswerExtractor(tokenizer, settings.answer, encoder, models)
 
@@ -49,7 +49,8 @@ class Assistant:
     @classmethod
     def open(cls, settings: Settings, encoder: Encoder | None = None,
              tokenizer: Tokenizer | None = None, models: AnswerModels | None = None) -> Assistant:
-        """Open the index in ``settings.index_dir`` with the encoder it was built with."""
+        """Open the index in ``settings.index_dir`` with the encoder it was built with; ``models``
+        replaces the shipped answer models (``settings.answer.method`` "learned")."""
         index = open_index(settings.index_dir)
         if encoder is None or encoder.name != index.model:
             encoder = load_encoder(index.model, settings.encoder)

@@ -98,15 +98,16 @@ class QueryAnalyzer:
         if english:
             return self._english(text)
         cues = to_simplified(text)
+        aligned = len(cues) == len(text)  # offsets in the Simplified form hold in the original too
         content = _FRAMING.sub(" ", text)
         tokens = self.tokenizer.tokens(content)
         words = [w for w in self.tokenizer.words(content) if w not in STOPWORDS and not _QUESTION_WORDS.fullmatch(w)]
         words = [w for w in dict.fromkeys(words) if not _is_question_word(w)]
         key_terms = [([w], self.keyword.idf(w)) for w in words]
-        focus, after = _focus(cues, words) if len(cues) == len(text) else _focus(text, words)
+        focus, after = _focus(cues if aligned else text, words)
         head = re.search(r"(?:什么样?的?|哪种|哪类|怎样的)([\u4e00-\u9fff]{1,4}?)(?:[？?。]|$|呢|吗)", cues)
         noun = head.group(1) if head and head.group(1) not in STOPWORDS else ""
-        if noun and len(cues) == len(text):  # the noun as the passage (in the question's script) writes it
+        if noun and aligned:  # the noun as the passage (in the question's script) writes it
             noun = text[head.start(1) : head.end(1)]
         return Query(text, False, answer_type(cues, False), tokens, key_terms, _unit(cues), focus, after, noun, cues)
 

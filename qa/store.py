@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -91,12 +92,18 @@ class HybridIndex:
 
     def rows_of(self, doc_id: str) -> range:
         """Row numbers of one document's passages (a build writes each document's rows together)."""
-        start = 0
+        try:
+            return self._document_rows[doc_id]
+        except KeyError:
+            raise KeyError(f"no indexed document named '{doc_id}'") from None
+
+    @cached_property
+    def _document_rows(self) -> dict[str, range]:
+        rows, start = {}, 0
         for info in self.documents:
-            if info.doc_id == doc_id:
-                return range(start, start + info.chunks)
+            rows[info.doc_id] = range(start, start + info.chunks)
             start += info.chunks
-        raise KeyError(f"no indexed document named '{doc_id}'")
+        return rows
 
     def tokenizer(self) -> Tokenizer:
         """A tokenizer that cuts questions exactly as the corpus was cut, and loads fast."""

@@ -104,9 +104,12 @@ class VectorIndex:
     def vectors(self) -> np.ndarray:
         if not self.size:
             return np.zeros((0, self.dim), np.float32)
-        if self.info["kind"] == "ivf":
+        return self._reconstruct(0, self.size)
+
+    def _reconstruct(self, start: int, count: int) -> np.ndarray:
+        if self.info.get("kind") == "ivf":  # IVF lists need a row → list map to give rows back
             self._index.make_direct_map()
-        return self._index.reconstruct_n(0, self.size)
+        return self._index.reconstruct_n(start, count)
 
     def search(self, queries: np.ndarray, k: int) -> list[list[tuple[int, float]]]:
         import faiss
@@ -123,10 +126,7 @@ class VectorIndex:
         """Exact inner products of one query with these rows, best first."""
         if not rows:
             return []
-        if self.info.get("kind") == "ivf":
-            self._index.make_direct_map()
-        block = self._index.reconstruct_n(rows.start, len(rows))
-        scores = block @ np.asarray(query, np.float32)
+        scores = self._reconstruct(rows.start, len(rows)) @ np.asarray(query, np.float32)
         return sorted(((rows.start + i, float(s)) for i, s in enumerate(scores)), key=lambda p: -p[1])
 
     def save(self, path: Path) -> None:
