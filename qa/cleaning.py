@@ -3,10 +3,16 @@
 Scraped Chinese news pages carry navigation bars, error banners, paywall notices, lists of
 "related articles", share widgets and copyright footers. The cleaner works line by line:
 
-1. drop lines that are clutter by their own content (banners, nav bars, notices);
+1. drop lines that are clutter by their own content (banners, nav bars, notices). Keywords are
+   weak evidence: a line of running prose that merely *mentions* 版权 or 下载 (a court judgment
+   on a copyright dispute) is only a suspect, and is dropped only when a neighbouring line is
+   clutter too, the context rule of jusText (Pomikálek 2011) — real notices come in blocks;
 2. pull metadata lines (来源/作者/编辑/dates) out into :class:`Metadata` fields;
 3. pick the title from evidence (repeated line, followed by a date, after a breadcrumb);
 4. keep the body: from the title to the last line of prose, minus link lists.
+
+Every document records what cleaning removed (:class:`~qa.schema.Removed`), so ``qa index``
+can report documents that lost much of their text instead of dropping it silently.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .schema import Document, Metadata, RawFile
+from .schema import Document, Metadata, RawFile, Removed
 
 _CLUTTER = re.compile(
     "|".join(
@@ -42,6 +48,7 @@ _RELATED = re.compile(
 _BULLET = re.compile(r"^[·•▪◆■●▶►]")
 # "您当前的位置 :浙江在线 > 浙江新闻 > 温州": spaced separators, at least two of them.
 _BREADCRUMB = re.compile(r"位置|(?:\s[>＞»›]\s.*){2,}")
+_HAN = re.compile(r"[\u4e00-\u9fff]")
 _SENTENCE_END = re.compile(r"[。！？!?]")
 _CLAUSE = re.compile(r"[，,；;。]")
 
@@ -63,7 +70,7 @@ _AUTHOR_TITLE = re.compile(r"^([\u4e00-\u9fff]{2,4})——(.{4,})$")
 class _Line:
     index: int
     text: str
-    kind: str = "text"  # text | clutter | meta | breadcrumb | bullet | related
+    kind: str = "text"  # text | suspect | clutter | meta | breadcrumb | bullet | related
 
 
 def normalise(line: str) -> str:
@@ -81,7 +88,10 @@ def _is_nav(text: str) -> bool:
     if text.count("|") + text.count("｜") >= 2:
         return True
     tokens = text.split(" ")
-    return len(tokens) >= 4 and all(len(t) <= 6 for t in tokens) and not _CLAUSE.search(text)
+    # Short spaced Chinese words ("首页 新闻 体育 财经"); spaces between Latin words are just text.
+    chinese = sum(bool(_HAN.search(t)) for t in tokens)
+    return len(tokens) >= 4 and chinese * 2 >= len(tokens) and all(len(t) <= 6 for t in tokens) \
+        and not _CLAUSE.search(text)
 
 
 def _classify(text: str, index: int) -> _Line:
@@ -91,12 +101,29 @@ def _classify(text: str, index: int) -> _Line:
     if len(text) < 100 and (_BARE_DATE.match(text) or any(p.search(text) for p in _FIELDS.values())):
         return _Line(index, text, "meta")
     if _CLUTTER.search(text) or _is_nav(text) or len(set(_NOTICE_WORDS.findall(text))) >= 2:
-        return _Line(index, text, "clutter")
+        return _Line(index, text, "suspect" if is_prose(text) else "clutter")
     if _BULLET.match(text):
         return _Line(index, text, "bullet")
     if _RELATED.match(text) and not is_prose(text):
         return _Line(index, text, "related")
     return _Line(index, text)
+
+
+def resolve_suspects(lines: list[_Line]) -> None:
+    """A run of suspect lines is clutter when the line before or after the run is clutter,
+    else text: keyword hits inside running prose need a neighbour's support to remove it."""
+    i = 0
+    while i < len(lines):
+        if lines[i].kind != "suspect":
+            i += 1
+            continue
+        j = i
+        while j < len(lines) and lines[j].kind == "suspect":
+            j += 1
+        beside = [lines[k].kind for k in (i - 1, j) if 0 <= k < len(lines)]
+        for line in lines[i:j]:
+            line.kind = "clutter" if "clutter" in beside else "text"
+        i = j
 
 
 def extract_metadata(lines: list[_Line]) -> Metadata:
@@ -145,9 +172,15 @@ def choose_title(lines: list[_Line], first_prose: int, hint: str = "") -> _Line 
     return best[1] if best is not None and best[0] > -1 else None
 
 
-def _body(lines: list[_Line], start: int, end: int, title_key: str) -> list[str]:
+def _body_end(lines: list[_Line], last_prose: int) -> int:
+    """The body ends at its last prose line, or at a short closing sentence after it ("特此通知。")."""
+    closing = [x.index for x in lines if x.index > last_prose and x.kind == "text" and x.text[-1] in "。！？!?"]
+    return max([last_prose, *closing])
+
+
+def _body(lines: list[_Line], start: int, end: int, title_key: str) -> list[_Line]:
     """Keep text lines from start to end (inclusive), skipping link lists and clutter."""
-    paragraphs: list[str] = []
+    paragraphs: list[_Line] = []
     in_related = False
     for line in lines:
         if not start <= line.index <= end:
@@ -162,7 +195,7 @@ def _body(lines: list[_Line], start: int, end: int, title_key: str) -> list[str]
             continue
         if line.kind not in ("text", "bullet") or _title_key(line.text) == title_key:
             continue
-        paragraphs.append(line.text)
+        paragraphs.append(line)
     return paragraphs
 
 
@@ -188,13 +221,30 @@ def html_to_text(html: str) -> tuple[str, str]:
     return soup.get_text(), re.split(r"\s[-_|–—]\s", title)[0] if title else ""
 
 
-def clean(raw: RawFile) -> Document:
-    """Turn a decoded file into a Document with metadata and body paragraphs."""
+def _lines(raw: RawFile) -> tuple[list[str], str]:
+    """Non-empty normalised lines of a file's visible text, and the HTML <title> hint."""
     text, hint = html_to_text(raw.text) if raw.is_html else (raw.text, "")
     if raw.name.lower().endswith((".md", ".markdown")):
         text = re.sub(r"(?m)^\s{0,3}(#{1,6}|[-*+]|\d+\.)\s+", "", text)
-    texts = [normalise(t) for t in text.split("\n")]
-    lines = [_classify(t, i) for i, t in enumerate(texts) if t]
+    return [t for t in (normalise(t) for t in text.split("\n")) if t], hint
+
+
+def _chars(texts: list[str]) -> int:
+    return sum(len(t.replace(" ", "")) for t in texts)
+
+
+def keep_all(raw: RawFile) -> Document:
+    """``--keep-all``: every non-empty line is a paragraph; title and metadata are still read."""
+    texts, _hint = _lines(raw)
+    cleaned = clean(raw)
+    return Document(raw.name, raw.path, raw.sha256, cleaned.meta, texts, removed=Removed(0, 0, _chars(texts)))
+
+
+def clean(raw: RawFile) -> Document:
+    """Turn a decoded file into a Document with metadata and body paragraphs."""
+    texts, hint = _lines(raw)
+    lines = [_classify(t, i) for i, t in enumerate(texts)]
+    resolve_suspects(lines)
     meta = extract_metadata(lines)
     prose = [x.index for x in lines if x.kind == "text" and is_prose(x.text)]
     if not prose:  # short notes: keep every plain line
@@ -202,13 +252,18 @@ def clean(raw: RawFile) -> Document:
     title = choose_title(lines, prose[0], hint)
     start = title.index + 1 if title else prose[0]
     title_text = _title_key(title.text) if title else hint
-    paragraphs = _body(lines, start, prose[-1], _title_key(title.text) if title else "")
+    body = _body(lines, start, _body_end(lines, prose[-1]), _title_key(title.text) if title else "")
+    paragraphs = [x.text for x in body]
     _apply_dateline(paragraphs, meta)
     meta.title = title_text or Path(raw.name).stem
     author_title = _AUTHOR_TITLE.match(meta.title)
     if author_title and not meta.author:
         meta.author, meta.title = author_title.group(1), author_title.group(2)
-    return Document(doc_id=raw.name, path=raw.path, sha256=raw.sha256, meta=meta, paragraphs=paragraphs)
+    # Kept: body lines, the title line, and metadata lines (now fields of the metadata card).
+    kept = {x.index for x in body} | {x.index for x in lines if x.kind == "meta"} | ({title.index} if title else set())
+    dropped = [x.text for x in lines if x.index not in kept]
+    return Document(doc_id=raw.name, path=raw.path, sha256=raw.sha256, meta=meta, paragraphs=paragraphs,
+                    removed=Removed(_chars(dropped), len(dropped), _chars(texts)))
 
 
 def _apply_dateline(paragraphs: list[str], meta: Metadata) -> None:

@@ -33,6 +33,8 @@ def _settings(args: argparse.Namespace) -> Settings:
         settings = replace(settings, vector_index=replace(settings.vector_index, kind=args.vector_index))
     if getattr(args, "answers", None):
         settings = replace(settings, answer=replace(settings.answer, method=args.answers))
+    if getattr(args, "keep_all", False):
+        settings = replace(settings, cleaning=replace(settings.cleaning, keep_all=True))
     if getattr(args, "max_chars", None):
         if args.max_chars < 50:
             raise CliError("--max-chars must be at least 50")
@@ -66,9 +68,26 @@ def cmd_index(args: argparse.Namespace) -> int:
         return 0
     print(f"indexed {report.documents} documents into {report.chunks} passages in {report.seconds:.1f} s "
           f"({report.embedded} embedded, {report.reused} reused) → {report.folder}")
+    _print_cleaning(report, settings)
     for item in report.skipped:
         print(f"skipped {item.path}: {item.reason}", file=sys.stderr)
     return 0
+
+
+def _print_cleaning(report, settings: Settings) -> None:
+    """What cleaning removed, and which documents lost much of their text (never silently)."""
+    removed = report.removed
+    if not removed.chars:
+        return
+    print(f"cleaning removed {removed.chars:,} of {removed.total_chars:,} characters "
+          f"({removed.fraction:.1%}, {removed.lines:,} lines of navigation, notices and footers)", file=sys.stderr)
+    if report.lossy:
+        print(f"{len(report.lossy)} document(s) lost more than {settings.cleaning.report_fraction:.0%} of their "
+              "text (check them, or index with --keep-all):", file=sys.stderr)
+        for doc, r in report.lossy[:20]:
+            print(f"  {doc}: {r.fraction:.0%} removed ({r.chars:,} of {r.total_chars:,} characters)", file=sys.stderr)
+        if len(report.lossy) > 20:
+            print(f"  … and {len(report.lossy) - 20} more (--json lists them all)", file=sys.stderr)
 
 
 # ---------------------------------------------------------------- qa ask
@@ -198,6 +217,8 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--max-chars", type=int, metavar="N",
                     help="split paragraphs longer than N characters on sentence boundaries (default 300)")
     sp.add_argument("--threads", type=int, metavar="N", help="encoder threads (default 0: every core)")
+    sp.add_argument("--keep-all", action="store_true",
+                    help="keep every line: no removal of navigation, notices and footers")
     sp.add_argument("--vector-index", choices=["auto", "flat", "ivf", "hnsw"],
                     help="vector index (default auto: exact up to 50,000 passages, IVF beyond)")
     sp.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -241,6 +262,8 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--questions-limit", type=int, default=200, metavar="N", help="questions timed per mode")
     sp.add_argument("--model", metavar="NAME_OR_PATH", help=f"encoder (default {DEFAULT_MODEL})")
     sp.add_argument("--threads", type=int, metavar="N", help="encoder threads (default 0: every core)")
+    sp.add_argument("--keep-all", action="store_true",
+                    help="keep every line: no removal of navigation, notices and footers")
     sp.add_argument("--vector-index", choices=["auto", "flat", "ivf", "hnsw"], help="vector index for --scale")
     sp.add_argument("--scale", type=int, action="append", metavar="N", help="also a synthetic corpus of N passages")
     sp.add_argument("--scale-only", action="store_true", help="skip the real corpus")

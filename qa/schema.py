@@ -40,6 +40,19 @@ class Metadata:
         return {k: v for k, v in asdict(self).items() if v}
 
 
+@dataclass(frozen=True)
+class Removed:
+    """What cleaning took out of one document (characters exclude whitespace)."""
+
+    chars: int = 0
+    lines: int = 0
+    total_chars: int = 0  # the document's characters before cleaning
+
+    @property
+    def fraction(self) -> float:
+        return self.chars / self.total_chars if self.total_chars else 0.0
+
+
 @dataclass
 class Document:
     """A cleaned article: its body paragraphs and its metadata."""
@@ -49,6 +62,7 @@ class Document:
     sha256: str
     meta: Metadata
     paragraphs: list[str]
+    removed: Removed = field(default_factory=Removed)
 
     @property
     def title(self) -> str:

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from .chunking import chunk
-from .cleaning import clean
+from .cleaning import clean, keep_all
 from .config import INDEX_FORMAT, VERIFY_MAX_BYTES, Settings
 from .encoders import Encoder
 from .hashing import sha256_file
@@ -35,7 +35,7 @@ from .keyword_index import KeywordIndex
 from .loading import load
 from .passage_store import FILE as PASSAGES_FILE
 from .passage_store import open_passages, write_passages
-from .schema import Chunk, Document, Skipped
+from .schema import Chunk, Document, Removed, Skipped
 from .tokenizer import Tokenizer, corpus_lexicon
 from .vector_index import VectorIndex
 
@@ -123,10 +123,16 @@ class BuildReport:
     folder: Path
     embed_seconds: float = 0.0
     vector_index: dict = field(default_factory=dict)
+    removed: Removed = field(default_factory=Removed)  # all documents together
+    lossy: list[tuple[str, Removed]] = field(default_factory=list)  # documents over the report share
 
     def to_json(self) -> dict:
         return {"documents": self.documents, "passages": self.chunks, "embedded": self.embedded, "reused": self.reused,
-                "skipped": [{"path": s.path, "reason": s.reason} for s in self.skipped], "seconds": round(self.seconds, 3),
+                "skipped": [{"path": s.path, "reason": s.reason} for s in self.skipped],
+                "removed": {"chars": self.removed.chars, "lines": self.removed.lines,
+                            "total_chars": self.removed.total_chars},
+                "lossy": [{"doc": d, "removed_chars": r.chars, "total_chars": r.total_chars} for d, r in self.lossy],
+                "seconds": round(self.seconds, 3),
                 "embed_seconds": round(self.embed_seconds, 3), "vector_index": self.vector_index, "folder": str(self.folder)}
 
 
@@ -145,7 +151,8 @@ def _files_of(folder: Path) -> list[Path]:
 
 def fingerprint(files: Iterable[tuple[str, str]], settings: Settings) -> str:
     """Identity of a corpus as indexed: file names and contents plus chunking settings."""
-    digest = hashlib.sha256(json.dumps(settings.chunking.as_dict(), sort_keys=True).encode())
+    knobs = {**settings.chunking.as_dict(), **settings.cleaning.as_dict()}
+    digest = hashlib.sha256(json.dumps(knobs, sort_keys=True).encode())
     for name, sha in sorted(files):
         digest.update(f"{name}\0{sha}\n".encode())
     return digest.hexdigest()
@@ -214,13 +221,15 @@ def previous_vectors(folder: Path, encoder: Encoder) -> dict[str, np.ndarray]:
     return dict(zip((embed_text(c) for c in old.chunks), old.vector.vectors()))
 
 
-def prepare(paths: list[Path]) -> tuple[list[Document], list[Skipped], list[tuple[str, str]]]:
+def prepare(paths: list[Path], keep_everything: bool = False
+            ) -> tuple[list[Document], list[Skipped], list[tuple[str, str]]]:
     """Load and clean every file; a file that fails to parse is reported, not fatal."""
     loaded = load(paths)
     documents, skipped = [], list(loaded.skipped)
+    cleaner = keep_all if keep_everything else clean
     for raw in loaded.files:
         try:
-            doc = clean(raw)
+            doc = cleaner(raw)
         except Exception as exc:  # a parser bug on one page must not stop the rest
             skipped.append(Skipped(raw.path, f"could not parse: {exc}"))
             continue
@@ -323,7 +332,7 @@ def _build(paths: list[Path], settings: Settings, encoder: Encoder, progress: bo
     tokenizer = tokenizer or Tokenizer()
     stage = on_stage or (lambda _msg: None)
     stage("reading and cleaning documents")
-    documents, skipped, files = prepare(paths)
+    documents, skipped, files = prepare(paths, settings.cleaning.keep_all)
     if not documents:
         raise NothingToIndex("no documents to index" + (f" ({len(skipped)} files skipped)" if skipped else ""))
     chunks: list[Chunk] = []
@@ -356,7 +365,15 @@ def _build(paths: list[Path], settings: Settings, encoder: Encoder, progress: bo
     _commit(folder, manifest, chunks, infos, keyword, vector, lexicon[0] if lexicon else None)
     partial.unlink(missing_ok=True)  # now in the index itself
     return BuildReport(len(documents), len(chunks), len(todo), len(chunks) - len(todo), skipped,
-                       time.perf_counter() - started, folder, embed_seconds, vector.info)
+                       time.perf_counter() - started, folder, embed_seconds, vector.info,
+                       removed=_total_removed(documents),
+                       lossy=[(d.doc_id, d.removed) for d in documents
+                              if d.removed.fraction > settings.cleaning.report_fraction])
+
+
+def _total_removed(documents: list[Document]) -> Removed:
+    return Removed(sum(d.removed.chars for d in documents), sum(d.removed.lines for d in documents),
+                   sum(d.removed.total_chars for d in documents))
 
 
 def make_manifest(encoder_name: str, dim: int, settings: Settings, vector_info: dict, *,

@@ -66,6 +66,8 @@ def test_index_command_summarises_and_reports_skipped_files(tmp_path):
     assert "indexed 1 documents" in out.stdout
     assert "skipped" in out.stderr and "bad.txt" in out.stderr and "binary" in out.stderr
     assert "embedding" in out.stderr  # the tqdm progress bar
+    # The scraped page is a quarter navigation and notices: said, not silently dropped.
+    assert "cleaning removed" in out.stderr and "a.txt: 26% removed" in out.stderr
 
 
 def test_interactive_prompt_in_a_terminal(seed_settings):
