@@ -10,7 +10,9 @@ its title gets no card.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass
+from itertools import accumulate
 
 from .config import ChunkingSettings
 from .schema import Chunk, Document
@@ -56,8 +58,11 @@ def _units(doc: Document, settings: ChunkingSettings) -> list[_Unit]:
     units: list[_Unit] = []
     pending: int | None = None  # start offset of short lines waiting to join the next paragraph
     offset = 0
+    places = [x.location for x in doc.sections] or [""] * len(doc.paragraphs)
     for number, paragraph in enumerate(doc.paragraphs, start=1):
-        if len(paragraph) < settings.min_chars and number < len(doc.paragraphs):
+        # A short line joins the next paragraph only in the same place: a slide title stays on its slide.
+        joins = number < len(doc.paragraphs) and places[number - 1] == places[number]
+        if len(paragraph) < settings.min_chars and joins:
             pending = offset if pending is None else pending
         else:
             lead = 0 if pending is None else offset - pending
@@ -65,6 +70,26 @@ def _units(doc: Document, settings: ChunkingSettings) -> list[_Unit]:
             pending = None
         offset += len(paragraph) + 1
     return units
+
+
+def _where(doc: Document, unit: _Unit, starts: list[int]) -> tuple[str, dict[str, str]]:
+    """A unit's location in a structured file ("p. 3", "pp. 3–4", "slide 2") and its OCR confidence."""
+    if not doc.sections:
+        return "", {}
+    # Joined short lines lead the unit: its location runs from the first of them.
+    first = doc.sections[bisect_right(starts, unit.start) - 1]
+    last = doc.sections[unit.paragraph - 1]
+    location = first.location if first.location == last.location else _span(first.location, last.location)
+    extra = {"ocr_confidence": f"{last.ocr_confidence:.2f}"} if last.ocr_confidence is not None else {}
+    return location, extra
+
+
+def _span(first: str, last: str) -> str:
+    """ "p. 3" + "p. 4" → "pp. 3–4"; other kinds of place are listed as they are."""
+    a, b = first.removeprefix("pp. ").removeprefix("p. "), last.removeprefix("pp. ").removeprefix("p. ")
+    if first.startswith("p") and last.startswith("p") and a[:1].isdigit() and b[:1].isdigit():
+        return f"pp. {a.split('–')[0]}–{b.split('–')[-1]}"
+    return f"{first} – {last}"
 
 
 def chunk(doc: Document, settings: ChunkingSettings, first_id: int = 0) -> list[Chunk]:
@@ -75,9 +100,11 @@ def chunk(doc: Document, settings: ChunkingSettings, first_id: int = 0) -> list[
     has_facts = any(k != "title" for k in meta)
     chunks = [Chunk(first_id, doc.doc_id, doc.title, 0, 0, len(card), card, meta)] if has_facts else []
     text = body_text(doc)
+    starts = list(accumulate((len(p) + 1 for p in doc.paragraphs[:-1]), initial=0))
     for unit in _units(doc, settings):
+        location, extra = _where(doc, unit, starts)
         chunks.append(
             Chunk(first_id + len(chunks), doc.doc_id, doc.title, unit.paragraph, unit.start, unit.end,
-                  text[unit.start : unit.end], meta)
+                  text[unit.start : unit.end], {**meta, **extra}, location)
         )
     return chunks

@@ -18,7 +18,7 @@ can report documents that lost much of their text instead of dropping it silentl
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .schema import Document, Metadata, RawFile, Removed
@@ -235,13 +235,46 @@ def _chars(texts: list[str]) -> int:
 
 def keep_all(raw: RawFile) -> Document:
     """``--keep-all``: every non-empty line is a paragraph; title and metadata are still read."""
+    if raw.sections:
+        return clean_structured(raw)
     texts, _hint = _lines(raw)
     cleaned = clean(raw)
     return Document(raw.name, raw.path, raw.sha256, cleaned.meta, texts, removed=Removed(0, 0, _chars(texts)))
 
 
+_GENERATED_TITLE = re.compile(r"^(microsoft (word|excel|powerpoint) - |untitled|无标题|文档\d*$)|\.\w{2,4}$",
+                              re.IGNORECASE)
+
+
+def _usable_title(title: str, stem: str) -> bool:
+    """A file's own title property, unless a program filled it in ("Microsoft Word - 文档1.docx")."""
+    return bool(title) and title != stem and not _GENERATED_TITLE.search(title)
+
+
+def clean_structured(raw: RawFile) -> Document:
+    """A PDF, Word, sheet or slide file: its own paragraphs, kept whole with their locations.
+
+    No boilerplate removal: such files have no navigation bars or paywall notices, and their
+    readers already dropped running headers and page numbers (counted in ``raw.removed``).
+    """
+    sections = [replace(s, text=normalise(s.text)) for s in raw.sections]
+    sections = [s for s in sections if s.text]
+    first = sections[0].text if sections else ""
+    stem = Path(raw.name).stem
+    title = raw.title if _usable_title(raw.title, stem) else (
+        first if len(first) <= 64 and not _SENTENCE_END.search(first) else stem)
+    meta = Metadata(title=title, author=raw.author)
+    chars = _chars([s.text for s in sections])
+    before = raw.removed or Removed()
+    removed = Removed(before.chars, before.lines, max(before.total_chars, chars + before.chars))
+    return Document(raw.name, raw.path, raw.sha256, meta, [s.text for s in sections], removed=removed,
+                    sections=sections)
+
+
 def clean(raw: RawFile) -> Document:
     """Turn a decoded file into a Document with metadata and body paragraphs."""
+    if raw.sections:
+        return clean_structured(raw)
     texts, hint = _lines(raw)
     lines = [_classify(t, i) for i, t in enumerate(texts)]
     resolve_suspects(lines)

@@ -15,7 +15,7 @@ from pathlib import Path
 DEFAULT_MODEL = "e5-small"
 
 #: Bump when the on-disk index layout changes; older indexes are then refused with a hint.
-INDEX_FORMAT = 1
+INDEX_FORMAT = 2  # 2: passages carry their location (page, slide, sheet rows)
 
 #: Opening an index checks every file's size, and its sha256 while the index is at most this
 #: big (hashing runs at about 1.5 GB/s here: 512 MB is a third of a second). Larger indexes

@@ -1,7 +1,8 @@
-"""Load: find .txt/.md/.html files under the given paths and decode them to text.
+"""Load: find supported files under the given paths and read each with its format's reader
+(:mod:`qa.readers`).
 
-A file that is binary, empty, undecodable or unreadable becomes a :class:`Skipped` entry with
-its reason; the other files still load.
+A file that is binary, empty, undecodable, damaged or unreadable becomes a :class:`Skipped`
+entry with its reason; the other files still load.
 """
 
 from __future__ import annotations
@@ -10,15 +11,15 @@ import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .hashing import sha256_file
+from .readers import SUPPORTED as READABLE
+from .readers import ReadError, Readers, decode
 from .schema import RawFile, Skipped
 
-TEXT_SUFFIXES = {".txt", ".md", ".markdown"}
-HTML_SUFFIXES = {".html", ".htm"}
-SUPPORTED = TEXT_SUFFIXES | HTML_SUFFIXES
+__all__ = ["SUPPORTED", "CorpusPathError", "LoadResult", "decode", "find_files", "load", "read_file"]
 
-# Tried in order before asking the detector: strict decodes that rarely succeed by accident.
-_BOMS = [(b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16")]
-_DETECTABLE = ["utf_8", "gb18030", "big5", "utf_16", "cp1252"]
+#: Every suffix a reader takes (see qa/readers/__init__.py for what each needs).
+SUPPORTED = READABLE
 
 
 class CorpusPathError(ValueError):
@@ -29,6 +30,8 @@ class CorpusPathError(ValueError):
 class LoadResult:
     files: list[RawFile] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
+    # (name, sha256) of every file found, read or not: the corpus's identity for `is_current`.
+    fingerprints: list[tuple[str, str]] = field(default_factory=list)
 
 
 def find_files(paths: list[Path]) -> tuple[list[Path], list[Skipped]]:
@@ -53,27 +56,18 @@ def find_files(paths: list[Path]) -> tuple[list[Path], list[Skipped]]:
     return sorted(set(found)), skipped
 
 
-def decode(data: bytes) -> tuple[str, str]:
-    """Decode bytes to text, returning (text, encoding). Raises ValueError when hopeless."""
-    for bom, encoding in _BOMS:
-        if data.startswith(bom):
-            return data.decode(encoding), encoding
-    if b"\x00" in data[:8192]:
-        raise ValueError("binary file (contains NUL bytes)")
+def file_digest(path: Path) -> str:
     try:
-        return data.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        pass
-    from charset_normalizer import from_bytes
-
-    best = from_bytes(data, cp_isolation=_DETECTABLE).best()
-    if best is None:
-        raise ValueError("could not detect the text encoding")
-    encoding = "gb18030" if best.encoding in {"gb2312", "gbk"} else best.encoding
-    return str(best), encoding
+        return sha256_file(path)
+    except OSError:
+        return "unreadable"
 
 
-def read_file(path: Path) -> RawFile | Skipped:
+def read_file(path: Path, readers: Readers | None = None) -> RawFile | Skipped:
+    """One file through its reader; every failure becomes a :class:`Skipped` with the reason."""
+    reader = (readers or Readers()).for_path(path)
+    if reader is None:
+        return Skipped(str(path), f"unsupported file type '{path.suffix}'")
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -81,28 +75,22 @@ def read_file(path: Path) -> RawFile | Skipped:
     if not data.strip():
         return Skipped(str(path), "empty file")
     try:
-        text, encoding = decode(data)
-    except ValueError as exc:
+        return reader.read(path, data, hashlib.sha256(data).hexdigest())
+    except ReadError as exc:
         return Skipped(str(path), str(exc))
-    if not text.strip():
-        return Skipped(str(path), "no text after decoding")
-    return RawFile(
-        path=str(path),
-        name=path.name,
-        text=text.replace("\r\n", "\n").replace("\r", "\n"),
-        encoding=encoding,
-        sha256=hashlib.sha256(data).hexdigest(),
-        is_html=path.suffix.lower() in HTML_SUFFIXES,
-    )
+    except Exception as exc:  # a parser's own error on a damaged file: report it, read the rest
+        return Skipped(str(path), f"could not read it ({exc.__class__.__name__}: {exc})")
 
 
-def load(paths: list[Path]) -> LoadResult:
+def load(paths: list[Path], readers: Readers | None = None) -> LoadResult:
     """Read every supported file under ``paths``; never raises for a single bad file."""
     files, skipped = find_files(paths)
     result = LoadResult(skipped=skipped)
     names: dict[str, str] = {}
+    readers = readers or Readers()
     for path in files:
-        item = read_file(path)
+        item = read_file(path, readers)
+        result.fingerprints.append((path.name, item.sha256 if isinstance(item, RawFile) else file_digest(path)))
         if isinstance(item, Skipped):
             result.skipped.append(item)
         elif item.name in names:

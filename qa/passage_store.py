@@ -18,7 +18,7 @@ from .schema import Chunk
 
 FILE = "passages.sqlite"
 LEGACY_FILE = "chunks.jsonl"
-_COLUMNS = "chunk_id, doc_id, title, paragraph, start, end_, text, meta"
+_COLUMNS = "chunk_id, doc_id, title, paragraph, start, end_, text, meta, location"
 
 
 def write_passages(path: Path, chunks: Iterable[Chunk], batch: int = 10_000) -> int:
@@ -32,12 +32,12 @@ def write_passages(path: Path, chunks: Iterable[Chunk], batch: int = 10_000) -> 
         count, rows = 0, []
         for c in chunks:
             rows.append((count, c.chunk_id, c.doc_id, c.title, c.paragraph, c.start, c.end, c.text,
-                         json.dumps(c.meta, ensure_ascii=False) if c.meta else ""))
+                         json.dumps(c.meta, ensure_ascii=False) if c.meta else "", c.location))
             count += 1
             if len(rows) >= batch:
-                db.executemany("INSERT INTO passages VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+                db.executemany("INSERT INTO passages VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
                 rows = []
-        db.executemany("INSERT INTO passages VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        db.executemany("INSERT INTO passages VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
         db.commit()
         return count
     finally:
@@ -45,8 +45,8 @@ def write_passages(path: Path, chunks: Iterable[Chunk], batch: int = 10_000) -> 
 
 
 def _chunk(values: tuple) -> Chunk:
-    chunk_id, doc_id, title, paragraph, start, end, text, meta = values
-    return Chunk(chunk_id, doc_id, title, paragraph, start, end, text, json.loads(meta) if meta else {})
+    chunk_id, doc_id, title, paragraph, start, end, text, meta, location = values
+    return Chunk(chunk_id, doc_id, title, paragraph, start, end, text, json.loads(meta) if meta else {}, location)
 
 
 class PassageStore(Sequence[Chunk]):

@@ -11,9 +11,13 @@ _BOLD, _HILITE, _DIM, _RESET = "\x1b[1m", "\x1b[1;33m", "\x1b[2m", "\x1b[0m"
 
 
 def location(p: Passage, short: bool = False) -> str:
-    """Where in its document a passage sits: the metadata card or a paragraph number."""
-    number = p.hit.chunk.paragraph
-    return "metadata" if number == 0 else f"¶{number}" if short else f"paragraph {number}"
+    """Where in its document a passage sits: page, slide or sheet rows in a structured file (with
+    the OCR confidence when it was read from a scan), else the metadata card or a paragraph number."""
+    c = p.hit.chunk
+    if c.location:
+        ocr = c.meta.get("ocr_confidence")
+        return c.location + (f", OCR {ocr}" if ocr and not short else "")
+    return "metadata" if c.paragraph == 0 else f"¶{c.paragraph}" if short else f"paragraph {c.paragraph}"
 
 
 def citation(p: Passage) -> str:
@@ -77,7 +81,7 @@ def passage_html(p: Passage) -> str:
     where = location(p, short=True)
     extra = " · ".join(_esc(v) for v in (c.meta.get("date", ""), c.meta.get("source", "")) if v)
     return (f'<div class="qa-passage"><div class="qa-cite"><b>[{p.rank}] 《{_esc(c.title)}》</b> '
-            f'<code>{_esc(c.doc_id)}</code> {where}{" · " + extra if extra else ""} '
+            f'<code>{_esc(c.doc_id)}</code> {_esc(where)}{" · " + extra if extra else ""} '
             f'<span class="qa-score">score {p.hit.score:.4f}</span></div>'
             f'<div class="qa-text">{"".join(pieces)}</div></div>')
 
@@ -98,7 +102,7 @@ def answer_html(answer: Answer, shown: int = 3, asked_as: str | None = None) -> 
     else:
         c = cited.hit.chunk
         parts.append(f'<p class="qa-short"><b>{_esc(answer.text or "")}</b></p>'
-                     f'<p class="qa-citation">— 《{_esc(c.title)}》 <code>{_esc(c.doc_id)}</code>, {location(cited)}</p>')
+                     f'<p class="qa-citation">— 《{_esc(c.title)}》 <code>{_esc(c.doc_id)}</code>, {_esc(location(cited))}</p>')
     visible, more = answer.passages[:shown], answer.passages[shown:]
     parts += [passage_html(p) for p in visible]
     if more:

@@ -7,15 +7,43 @@ from typing import Any
 
 
 @dataclass(frozen=True)
+class Removed:
+    """What cleaning took out of one document (characters exclude whitespace)."""
+
+    chars: int = 0
+    lines: int = 0
+    total_chars: int = 0  # the document's characters before cleaning
+
+    @property
+    def fraction(self) -> float:
+        return self.chars / self.total_chars if self.total_chars else 0.0
+
+
+@dataclass(frozen=True)
+class Section:
+    """One paragraph of a structured file (PDF, Word, sheet, slides) and where it sits in it."""
+
+    text: str
+    location: str = ""  # shown in citations: "p. 12", "slide 3", "销售 rows 2–6", "table 1 row 4"
+    ocr_confidence: float | None = None  # mean recogniser confidence, for text read by OCR
+
+
+@dataclass(frozen=True)
 class RawFile:
-    """A file read from disk and decoded to text, before cleaning."""
+    """A file read from disk, before cleaning: decoded text, or a structured file's sections."""
 
     path: str
     name: str
     text: str
-    encoding: str
+    encoding: str  # the text encoding, or the format read ("pdf", "docx", …)
     sha256: str
     is_html: bool = False
+    # Structured formats: the document's own paragraphs, in order, with their locations. They skip
+    # the web-page cleaner (a Word file has no navigation bar); ``text`` is their lines joined.
+    sections: tuple[Section, ...] = ()
+    title: str = ""  # from the file's own properties, when it has them
+    author: str = ""
+    removed: Removed | None = None  # what the reader dropped (PDF running headers, page numbers)
 
 
 @dataclass(frozen=True)
@@ -40,19 +68,6 @@ class Metadata:
         return {k: v for k, v in asdict(self).items() if v}
 
 
-@dataclass(frozen=True)
-class Removed:
-    """What cleaning took out of one document (characters exclude whitespace)."""
-
-    chars: int = 0
-    lines: int = 0
-    total_chars: int = 0  # the document's characters before cleaning
-
-    @property
-    def fraction(self) -> float:
-        return self.chars / self.total_chars if self.total_chars else 0.0
-
-
 @dataclass
 class Document:
     """A cleaned article: its body paragraphs and its metadata."""
@@ -63,6 +78,7 @@ class Document:
     meta: Metadata
     paragraphs: list[str]
     removed: Removed = field(default_factory=Removed)
+    sections: list[Section] = field(default_factory=list)  # parallel to paragraphs, or empty
 
     @property
     def title(self) -> str:
@@ -81,6 +97,7 @@ class Chunk:
     end: int
     text: str
     meta: dict[str, str] = field(default_factory=dict)
+    location: str = ""  # page, slide or sheet rows in a structured file; "" = use the paragraph
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -116,6 +133,7 @@ class Passage:
             "doc": c.doc_id,
             "title": c.title,
             "paragraph": c.paragraph,
+            "location": c.location or None,
             "text": c.text,
             "score": round(float(self.hit.score), 6),
             "answer_span": list(self.answer_span) if self.answer_span else None,

@@ -237,7 +237,7 @@ def prepare(paths: list[Path], keep_everything: bool = False
             skipped.append(Skipped(raw.path, "no article text found after cleaning"))
             continue
         documents.append(doc)
-    return documents, skipped, [(raw.name, raw.sha256) for raw in loaded.files]
+    return documents, skipped, loaded.fingerprints
 
 
 def _embed(texts: list[str], encoder: Encoder, batch: int, progress: bool, partial: Path | None = None) -> np.ndarray:
@@ -445,12 +445,9 @@ def is_current(paths: list[Path], settings: Settings) -> bool:
         manifest = read_manifest(settings.index_dir)
     except StoreError:
         return False
-    from .loading import find_files, read_file
+    from .loading import file_digest, find_files
 
     found, _ = find_files(paths)
-    files = []
-    for path in found:
-        raw = read_file(path)
-        if not isinstance(raw, Skipped):
-            files.append((raw.name, raw.sha256))
+    # Hashes only: reading a PDF or running OCR just to learn nothing changed would take minutes.
+    files = [(path.name, file_digest(path)) for path in found]
     return manifest.get("fingerprint") == fingerprint(files, settings) and manifest["encoder"]["name"] == settings.model

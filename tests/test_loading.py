@@ -31,14 +31,16 @@ def test_load_reports_bad_files_and_keeps_the_rest(tmp_path):
     write(tmp_path / "page.html", f"<html><body><p>{TEXT}</p></body></html>")
     (tmp_path / "empty.txt").write_bytes(b"")
     (tmp_path / "blob.txt").write_bytes(b"\x00\x01\x02binary")
-    (tmp_path / "image.png").write_bytes(b"\x89PNG")
+    (tmp_path / "image.png").write_bytes(b"\x89PNG")  # a truncated image: a reader's error
+    (tmp_path / "tool.exe").write_bytes(b"MZ")
     (tmp_path / ".hidden.txt").write_text("ignored")
     result = load([tmp_path])
     assert sorted(f.name for f in result.files) == ["gbk.txt", "good.txt", "page.html"]
     reasons = {Path(s.path).name: s.reason for s in result.skipped}
     assert reasons["empty.txt"] == "empty file"
     assert "binary" in reasons["blob.txt"]
-    assert "unsupported" in reasons["image.png"]
+    assert reasons["image.png"] == "not a readable image (damaged, or not an image)"
+    assert "unsupported" in reasons["tool.exe"]
     assert ".hidden.txt" not in reasons
 
 

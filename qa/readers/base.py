@@ -1,0 +1,61 @@
+"""The reader interface: one implementation per file format, each turning bytes into a RawFile."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from pathlib import Path
+
+from ..schema import RawFile, Removed, Section
+
+
+class ReadError(ValueError):
+    """This file cannot be read; the message says why and, where it can, what to do."""
+
+
+class Reader(ABC):
+    """Reads one family of formats. Heavy libraries are imported inside :meth:`read`."""
+
+    suffixes: tuple[str, ...] = ()
+
+    @abstractmethod
+    def read(self, path: Path, data: bytes, sha256: str) -> RawFile:
+        """The file's text; raises :class:`ReadError` (or any parser error) when it cannot."""
+
+
+def structured(path: Path, sha256: str, sections: list[Section], fmt: str, *, title: str = "",
+               author: str = "", removed: Removed | None = None) -> RawFile:
+    """A RawFile for a format whose paragraphs the reader found itself."""
+    sections = [s for s in sections if s.text.strip()]
+    if not sections:
+        raise ReadError(f"no text found in this {fmt.upper()} file")
+    return RawFile(path=str(path), name=path.name, text="\n".join(s.text for s in sections), encoding=fmt,
+                   sha256=sha256, sections=tuple(sections), title=title.strip(), author=author.strip(),
+                   removed=removed)
+
+
+def cell_text(value: object) -> str:
+    """A table or sheet cell as people read it: 12.0 → "12", dates without midnight."""
+    import datetime as dt
+
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, dt.datetime) and value.time() == dt.time():
+        return value.date().isoformat()
+    if isinstance(value, dt.date | dt.datetime):
+        return value.isoformat(sep=" ") if isinstance(value, dt.datetime) else value.isoformat()
+    return " ".join(str(value).split())
+
+
+def row_text(header: list[str], cells: list[str]) -> str:
+    """One table row with its column names ("姓名：张三；部门：销售部。"), so a passage is self-explaining."""
+    parts, previous = [], None
+    for i, cell in enumerate(cells):
+        if not cell or cell == previous:  # empty, or a merged cell repeated across columns
+            previous = cell or previous
+            continue
+        previous = cell
+        name = header[i] if i < len(header) else ""
+        parts.append(f"{name}：{cell}" if name and name != cell else cell)
+    return "；".join(parts) + ("。" if parts else "")

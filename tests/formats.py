@@ -1,0 +1,117 @@
+"""Real files made by real libraries, for the reader tests: a text PDF (fpdf2), a scanned PDF
+(text drawn into an image by Pillow, saved as an image-only PDF), DOCX, XLSX, PPTX."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+WENZHOU = ("温州市开展后进党支部整顿转化工作以来，各地坚持问题导向，逐个支部分析原因、制定措施，"
+           "全市共转化后进支部581个，确定的1180个重点疑难项目已解决880个，有效破解了重点工程受阻停滞的难题。")
+
+
+def cjk_font() -> str:
+    found = shutil.which("fc-match") and subprocess.run(
+        ["fc-match", "-f", "%{file}", "WenQuanYi Micro Hei"], capture_output=True, text=True).stdout
+    if found and Path(found).exists() and "wqy" in found.lower():
+        return found
+    raise RuntimeError("a CJK font is needed (apt install fonts-wqy-microhei; .ci/run installs it)")
+
+
+def text_pdf(path: Path, pages: list[list[str]], header: str = "温州市委组织部 工作简报") -> Path:
+    """Pages of paragraphs, each page with a running header and a "- n -" page number."""
+    from fpdf import FPDF
+
+    pdf = FPDF(format="A4")
+    pdf.set_auto_page_break(False)
+    pdf.add_font("wqy", fname=cjk_font())
+    pdf.set_font("wqy", size=12)
+    pdf.set_title("温州基层组织建设简报")
+    for number, paragraphs in enumerate(pages, start=1):
+        pdf.add_page()
+        pdf.set_y(10)
+        pdf.cell(0, 6, header, align="C", new_x="LMARGIN", new_y="NEXT")
+        pdf.ln(8)
+        for text in paragraphs:
+            pdf.multi_cell(0, 8, text, new_x="LMARGIN", new_y="NEXT")
+            pdf.ln(3)
+        pdf.set_y(-18)
+        pdf.cell(0, 6, f"- {number} -", align="C")
+    pdf.output(str(path))
+    return path
+
+
+def scan_image(lines: list[str], width: int = 1240, height: int = 1754):
+    """A page as a scanner would give it: black text on white at about 150 dpi."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    font = ImageFont.truetype(cjk_font(), 30)
+    image = Image.new("RGB", (width, height), "white")
+    draw = ImageDraw.Draw(image)
+    for i, line in enumerate(lines):
+        draw.text((110, 140 + 56 * i), line, font=font, fill="black")
+    return image
+
+
+def scanned_pdf(path: Path, pages: list[list[str]]) -> Path:
+    images = [scan_image(lines) for lines in pages]
+    images[0].save(path, save_all=True, append_images=images[1:], resolution=150)
+    return path
+
+
+def docx_file(path: Path) -> Path:
+    import docx
+
+    document = docx.Document()
+    document.core_properties.title = "2023年度专项资金分配方案"
+    document.add_heading("2023年度专项资金分配方案", level=1)
+    document.add_paragraph("为推进乡村振兴，市财政安排专项资金，按以下标准分配到各县区。")
+    table = document.add_table(rows=1, cols=3)
+    for cell, name in zip(table.rows[0].cells, ["县区", "资金（万元）", "用途"]):
+        cell.text = name
+    for row in [("鹿城区", "320", "道路硬化"), ("瓯海区", "275", "污水处理"), ("永嘉县", "410", "危房改造")]:
+        for cell, value in zip(table.add_row().cells, row):
+            cell.text = value
+    document.add_paragraph("资金须于年底前使用完毕，结余资金收回市财政。")
+    document.save(str(path))
+    return path
+
+
+def xlsx_file(path: Path) -> Path:
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "名单"
+    sheet.append(["姓名", "单位", "职务", "电话"])
+    people = [("张伟", "鹿城区委组织部", "科长", "0577-88001234"), ("李娜", "瓯海区民政局", "副局长", "0577-88005678"),
+              ("王强", "永嘉县财政局", "主任", "0577-67001111")] + [
+        (f"工作人员{i}", f"第{i}办公室", "科员", f"0577-6000{i:04d}") for i in range(1, 13)]
+    for row in people:
+        sheet.append(list(row))
+    other = book.create_sheet("说明")
+    other.append(["事项", "内容"])
+    other.append(["更新日期", "2023年5月8日"])
+    book.save(str(path))
+    return path
+
+
+def pptx_file(path: Path) -> Path:
+    import pptx
+
+    deck = pptx.Presentation()
+    slide = deck.slides.add_slide(deck.slide_layouts[0])
+    slide.shapes.title.text = "基层党建工作汇报"
+    slide.placeholders[1].text = "温州市委组织部 2023年"
+    slide = deck.slides.add_slide(deck.slide_layouts[1])
+    slide.shapes.title.text = "主要成效"
+    body = slide.placeholders[1].text_frame
+    body.text = "新建党群服务中心126个"
+    body.add_paragraph().text = "培训村社干部3400人次"
+    slide.notes_slide.notes_text_frame.text = "汇报时强调服务中心覆盖全部乡镇。"
+    slide = deck.slides.add_slide(deck.slide_layouts[1])
+    slide.shapes.title.text = "下一步计划"
+    slide.placeholders[1].text_frame.text = "推动数字化治理平台在全市推广"
+    deck.save(str(path))
+    return path
