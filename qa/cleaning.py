@@ -153,7 +153,7 @@ def choose_title(lines: list[_Line], first_prose: int, hint: str = "") -> _Line 
         counts[_title_key(line.text)] = counts.get(_title_key(line.text), 0) + 1
     best: tuple[float, _Line] | None = None
     for pos, line in enumerate(lines):
-        if line.index >= first_prose or line.kind != "text" or not 2 <= len(line.text) <= 64:
+        if line.index >= first_prose or line.kind != "text" or not 1 <= len(line.text) <= 64 or (len(line.text) == 1 and not _HAN.match(line.text)):
             continue
         if "。" in line.text:
             continue
@@ -242,8 +242,9 @@ def keep_all(raw: RawFile) -> Document:
     return Document(raw.name, raw.path, raw.sha256, cleaned.meta, texts, removed=Removed(0, 0, _chars(texts)))
 
 
-_GENERATED_TITLE = re.compile(r"^(microsoft (word|excel|powerpoint) - |untitled|无标题|文档\d*$)|\.\w{2,4}$",
-                              re.IGNORECASE)
+_GENERATED_TITLE = re.compile(
+    r"^(microsoft (word|excel|powerpoint)( - |$)|(word|excel|powerpoint) (document|worksheet|presentation)$"
+    r"|untitled|无标题|新建|文档\d*$)|\.\w{2,4}$", re.IGNORECASE)
 
 
 def _usable_title(title: str, stem: str) -> bool:

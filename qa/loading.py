@@ -65,8 +65,8 @@ def file_digest(path: Path) -> str:
 
 def read_file(path: Path, readers: Readers | None = None) -> RawFile | Skipped:
     """One file through its reader; every failure becomes a :class:`Skipped` with the reason."""
-    reader = (readers or Readers()).for_path(path)
-    if reader is None:
+    readers = readers or Readers()
+    if readers.for_path(path) is None:
         return Skipped(str(path), f"unsupported file type '{path.suffix}'")
     try:
         data = path.read_bytes()
@@ -75,7 +75,7 @@ def read_file(path: Path, readers: Readers | None = None) -> RawFile | Skipped:
     if not data.strip():
         return Skipped(str(path), "empty file")
     try:
-        return reader.read(path, data, hashlib.sha256(data).hexdigest())
+        return readers.read(path, data, hashlib.sha256(data).hexdigest())
     except ReadError as exc:
         return Skipped(str(path), str(exc))
     except Exception as exc:  # a parser's own error on a damaged file: report it, read the rest

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from .crosslingual import Translator, english_words, is_english
 from .keyword_index import KeywordIndex
-from .script import to_simplified
+from .script import both_scripts, to_simplified
 from .tokenizer import STOPWORDS, Tokenizer
 
 # (answer type, Chinese cue, English cue); the first match wins, so specific cues come first.
@@ -103,7 +103,8 @@ class QueryAnalyzer:
         tokens = self.tokenizer.tokens(content)
         words = [w for w in self.tokenizer.words(content) if w not in STOPWORDS and not _QUESTION_WORDS.fullmatch(w)]
         words = [w for w in dict.fromkeys(words) if not _is_question_word(w)]
-        key_terms = [([w], self.keyword.idf(w)) for w in words]
+        # Both scripts: the passage that answers may be written in the other one.
+        key_terms = [(both_scripts(w), self.keyword.idf(to_simplified(w))) for w in words]
         focus, after = _focus(cues if aligned else text, words)
         head = re.search(r"(?:什么样?的?|哪种|哪类|怎样的)([\u4e00-\u9fff]{1,4}?)(?:[？?。]|$|呢|吗)", cues)
         noun = head.group(1) if head and head.group(1) not in STOPWORDS else ""
@@ -120,7 +121,8 @@ class QueryAnalyzer:
         for term in terms:
             weight = self.keyword.idf(term.chinese[0]) if term.chinese else typical
             # A name the corpus does not contain (Shanghai) counts double: likely off-topic.
-            key_terms.append((term.chinese, weight * (2 if term.proper else 1)))
+            forms = list(dict.fromkeys(f for word in term.chinese for f in both_scripts(word)))
+            key_terms.append((forms, weight * (2 if term.proper else 1)))
         return Query(text, True, answer_type(text, True), tokens, key_terms, _unit(text.lower()))
 
 

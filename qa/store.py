@@ -35,6 +35,7 @@ from .keyword_index import KeywordIndex
 from .loading import load
 from .passage_store import FILE as PASSAGES_FILE
 from .passage_store import open_passages, write_passages
+from .readers import Readers
 from .schema import Chunk, Document, Removed, Skipped
 from .tokenizer import Tokenizer, corpus_lexicon
 from .vector_index import VectorIndex
@@ -221,10 +222,10 @@ def previous_vectors(folder: Path, encoder: Encoder) -> dict[str, np.ndarray]:
     return dict(zip((embed_text(c) for c in old.chunks), old.vector.vectors()))
 
 
-def prepare(paths: list[Path], keep_everything: bool = False
+def prepare(paths: list[Path], keep_everything: bool = False, readers: Readers | None = None
             ) -> tuple[list[Document], list[Skipped], list[tuple[str, str]]]:
     """Load and clean every file; a file that fails to parse is reported, not fatal."""
-    loaded = load(paths)
+    loaded = load(paths, readers)
     documents, skipped = [], list(loaded.skipped)
     cleaner = keep_all if keep_everything else clean
     for raw in loaded.files:
@@ -315,6 +316,7 @@ def build(
     progress: bool = True,
     tokenizer: Tokenizer | None = None,
     on_stage: Callable[[str], None] | None = None,
+    readers: Readers | None = None,
 ) -> BuildReport:
     """Index ``paths`` into ``settings.index_dir``; the old index stays live until the end.
 
@@ -322,17 +324,18 @@ def build(
     :class:`IndexBusy` instead of racing the first to the manifest.
     """
     with writer_lock(settings.index_dir):
-        return _build(paths, settings, encoder, progress, tokenizer, on_stage)
+        return _build(paths, settings, encoder, progress, tokenizer, on_stage, readers)
 
 
 def _build(paths: list[Path], settings: Settings, encoder: Encoder, progress: bool,
-           tokenizer: Tokenizer | None, on_stage: Callable[[str], None] | None) -> BuildReport:
+           tokenizer: Tokenizer | None, on_stage: Callable[[str], None] | None,
+           readers: Readers | None) -> BuildReport:
     started = time.perf_counter()
     folder = settings.index_dir
     tokenizer = tokenizer or Tokenizer()
     stage = on_stage or (lambda _msg: None)
     stage("reading and cleaning documents")
-    documents, skipped, files = prepare(paths, settings.cleaning.keep_all)
+    documents, skipped, files = prepare(paths, settings.cleaning.keep_all, readers)
     if not documents:
         raise NothingToIndex("no documents to index" + (f" ({len(skipped)} files skipped)" if skipped else ""))
     chunks: list[Chunk] = []

@@ -11,6 +11,8 @@ import re
 from functools import cached_property, lru_cache
 from pathlib import Path
 
+from .script import to_simplified
+
 # Function words and question words: they match everywhere and say nothing about the topic.
 STOPWORDS = frozenset(
     """
@@ -49,6 +51,7 @@ def corpus_lexicon(texts: list[str]) -> tuple[list[str], int] | None:
     joined = "\n".join(texts)
     if len(joined) > LEXICON_MAX_CHARS:
         return None
+    joined = to_simplified(joined)  # the script that :meth:`Tokenizer.tokens` cuts
     entries = [line.split(" ") for line in jieba_dictionary().read_text("utf-8").splitlines()]
     entries = [e for e in entries if len(e) >= 2]
     common = {e[0] for e in sorted(entries, key=lambda e: -int(e[1]))[:LEXICON_COMMON_WORDS]}
@@ -97,9 +100,10 @@ class Tokenizer:
         return [w for w in self._jieba.lcut(text) if _TOKEN_OK.search(w)]
 
     def tokens(self, text: str) -> list[str]:
-        """Search-mode tokens for BM25: compounds plus their sub-words, stopwords removed."""
+        """Search-mode tokens for BM25: compounds plus their sub-words, stopwords removed, in
+        Simplified script (a Traditional document matches a Simplified question and back)."""
         out = []
-        for word in self._jieba.lcut_for_search(text.lower()):
+        for word in self._jieba.lcut_for_search(to_simplified(text.lower())):
             word = word.strip()
             if word and _TOKEN_OK.search(word) and word not in STOPWORDS:
                 out.append(word)

@@ -16,6 +16,7 @@ from .config import Settings, go_offline
 from .followup import resolve
 from .loading import SUPPORTED
 from .pipeline import Assistant, QuestionError
+from .readers import Readers
 from .render import answer_html
 from .schema import Answer
 
@@ -27,6 +28,7 @@ EXAMPLES = [
     "How many backward Party branches have been transformed in Wenzhou?",
 ]
 UPLOAD_TYPES = sorted(SUPPORTED)
+UPLOAD_LABEL = "text · HTML · PDF (scans by OCR) · Word · Excel/CSV · PowerPoint · images · .doc/.xls/.ppt with LibreOffice"
 CSS = """
 .gradio-container { font-family: system-ui, "Noto Sans CJK SC", "WenQuanYi Micro Hei", sans-serif; }
 .qa-short { font-size: 1.15em; margin: 0 0 .2em 0; }
@@ -46,6 +48,7 @@ class ChatService:
     def __init__(self, settings: Settings, assistant: Assistant | None = None) -> None:
         self.settings = settings
         self.assistant = assistant or Assistant.open(settings)
+        self.readers = Readers()  # one OCR engine, and a file checked on upload is not read again
         self._lock = threading.RLock()  # uploads swap the assistant; questions wait for that
 
     def ask(self, question: str, top_k: int | None = None, mode: str | None = None) -> Answer:
@@ -78,7 +81,7 @@ class ChatService:
             if path.suffix.lower() not in SUPPORTED:
                 messages.append(f"✗ {path.name}: unsupported file type (use {', '.join(UPLOAD_TYPES)})")
                 continue
-            raw = read_file(path)
+            raw = read_file(path, self.readers)
             if isinstance(raw, Skipped):
                 messages.append(f"✗ {path.name}: {raw.reason}")
             elif path.name in known and not (uploads / path.name).exists():
@@ -96,7 +99,8 @@ class ChatService:
             sources = [Path(s) for s in self.assistant.index.manifest.get("sources", []) if Path(s).exists()]
             sources = list(dict.fromkeys([*sources, uploads.resolve()]))
             try:
-                report = build(sources, self.settings, self.assistant.encoder, progress=progress is not None)
+                report = build(sources, self.settings, self.assistant.encoder, progress=progress is not None,
+                               readers=self.readers)
             except StoreError as exc:  # another writer holds the index: take the copies back, say so
                 for path in accepted:
                     (uploads / path.name).unlink(missing_ok=True)
@@ -178,7 +182,7 @@ def build_ui(service: ChatService):
             docs = gr.Dataframe(value=service.documents(), headers=["title", "file", "passages", "date", "source"],
                                 interactive=False, wrap=True, elem_id="documents")
             gr.Markdown("### Add documents")
-            upload = gr.File(file_count="multiple", file_types=UPLOAD_TYPES, label=" / ".join(UPLOAD_TYPES),
+            upload = gr.File(file_count="multiple", file_types=UPLOAD_TYPES, label=UPLOAD_LABEL,
                              elem_id="upload")
             add_button = gr.Button("Add to index", elem_id="add-button")
             status = gr.Textbox(label="Upload status", interactive=False, lines=3, elem_id="upload-status")

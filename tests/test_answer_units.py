@@ -29,3 +29,11 @@ def test_word_spans_stay_inside_one_clause():
     assert "800元" in texts or "800" in texts
     assert all("，" not in t for t in texts)
     assert all(s < e for s, e in spans)
+
+
+def test_a_clock_time_is_one_word_and_may_be_a_span():
+    sent = "夏季办公时间调整为上午8:30至12:00，下午14:30至17:30。"
+    words = tag_words(Tokenizer().tag(sent), sent)
+    texts = [sent[s:e] for s, e in word_spans(sent, words, max_words=3, max_chars=30)]
+    assert "14:30" in texts and "8:30" in texts
+    assert not any(t in ("14", "30") for t in texts)

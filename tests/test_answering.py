@@ -50,6 +50,7 @@ def test_measure_words_and_older_dates_are_recognised():
 
     assert _NUMBER.search("体重约只有8公斤重").group() == "8公斤"
     assert _NUMBER.search("面积约为0.304平方公里。").group() == "0.304平方公里"
+    assert _NUMBER.search("下午14:30开始办公").group() == "14:30"  # not "14"
     assert [m.group() for m in _DATE.finditer("永禄5年（1562年）被任命，518年九月")] == ["永禄5年（1562年）", "518年"]
 
 

@@ -13,8 +13,10 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
+from ..schema import RawFile
 from .base import Reader, ReadError, structured
 from .legacy import TARGETS, LegacyReader, find_soffice
 from .ocr import ImageReader, Ocr
@@ -26,6 +28,8 @@ from .word import DocxReader
 
 __all__ = ["Reader", "ReadError", "Readers", "SUPPORTED", "decode", "structured"]
 
+#: Files whose reading is remembered by one :class:`Readers` (the oldest is forgotten first).
+MEMO_FILES = 256
 _MODERN = (TextReader, PdfReader, ImageReader, DocxReader, XlsxReader, CsvReader, PptxReader)
 #: Every suffix some reader takes (legacy ones included: without LibreOffice they are reported).
 SUPPORTED = frozenset(s for cls in (*_MODERN, LegacyReader) for s in cls.suffixes)
@@ -42,6 +46,20 @@ class Readers:
         self._by_suffix: dict[str, Reader] = {s: r for r in readers for s in r.suffixes}
         legacy = LegacyReader(self._by_suffix, soffice or (find_soffice() if find_libreoffice else None))
         self._by_suffix.update(dict.fromkeys(TARGETS, legacy))
+        self._read: dict[tuple[str, str], RawFile] = {}
 
     def for_path(self, path: Path) -> Reader | None:
         return self._by_suffix.get(path.suffix.lower())
+
+    def read(self, path: Path, data: bytes, sha256: str) -> RawFile:
+        """Read with the path's reader; the same bytes are read once (an upload is checked, then
+        indexed: a scan is not OCR'd twice)."""
+        key = (path.name, sha256)
+        if key not in self._read:
+            reader = self.for_path(path)
+            if reader is None:
+                raise ReadError(f"unsupported file type '{path.suffix}'")
+            if len(self._read) >= MEMO_FILES:
+                self._read.pop(next(iter(self._read)))
+            self._read[key] = reader.read(path, data, sha256)
+        return replace(self._read[key], path=str(path))

@@ -23,6 +23,8 @@ class DocxReader(Reader):
     suffixes = (".docx", ".docm")
 
     def read(self, path: Path, data: bytes, sha256: str) -> RawFile:
+        import zipfile
+
         import docx
         from docx.opc.exceptions import PackageNotFoundError
         from docx.table import Table
@@ -30,7 +32,7 @@ class DocxReader(Reader):
 
         try:
             document = docx.Document(io.BytesIO(data))
-        except (PackageNotFoundError, KeyError, ValueError) as exc:
+        except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError) as exc:
             raise ReadError(f"not a readable Word file ({exc})") from exc
         sections: list[Section] = []
         tables = 0
