@@ -35,7 +35,7 @@ from .keyword_index import KeywordIndex
 from .loading import load
 from .passage_store import FILE as PASSAGES_FILE
 from .passage_store import open_passages, write_passages
-from .readers import Readers
+from .readers import ExtractionCache, Readers
 from .schema import Chunk, Document, Removed, Skipped
 from .tokenizer import Tokenizer, corpus_lexicon
 from .vector_index import VectorIndex
@@ -287,6 +287,7 @@ def partial_vectors(path: Path, encoder: Encoder) -> dict[str, np.ndarray]:
 
 
 LOCK_FILE = ".writer.lock"
+EXTRACTED_DIR = ".extracted"  # what structured files were read as (qa/readers/cache.py)
 
 
 @contextmanager
@@ -335,6 +336,8 @@ def _build(paths: list[Path], settings: Settings, encoder: Encoder, progress: bo
     tokenizer = tokenizer or Tokenizer()
     stage = on_stage or (lambda _msg: None)
     stage("reading and cleaning documents")
+    if readers is None:  # a scan read by an earlier build is not OCR'd again
+        readers = Readers(cache=ExtractionCache(folder / EXTRACTED_DIR))
     documents, skipped, files = prepare(paths, settings.cleaning.keep_all, readers)
     if not documents:
         raise NothingToIndex("no documents to index" + (f" ({len(skipped)} files skipped)" if skipped else ""))
@@ -367,6 +370,8 @@ def _build(paths: list[Path], settings: Settings, encoder: Encoder, progress: bo
                              lexicon_total=lexicon[1] if lexicon else None)
     _commit(folder, manifest, chunks, infos, keyword, vector, lexicon[0] if lexicon else None)
     partial.unlink(missing_ok=True)  # now in the index itself
+    if readers.cache is not None:
+        readers.cache.prune()
     return BuildReport(len(documents), len(chunks), len(todo), len(chunks) - len(todo), skipped,
                        time.perf_counter() - started, folder, embed_seconds, vector.info,
                        removed=_total_removed(documents),

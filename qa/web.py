@@ -16,9 +16,10 @@ from .config import Settings, go_offline
 from .followup import resolve
 from .loading import SUPPORTED
 from .pipeline import Assistant, QuestionError
-from .readers import Readers
+from .readers import ExtractionCache, Readers
 from .render import answer_html
 from .schema import Answer
+from .store import EXTRACTED_DIR
 
 EXAMPLES = [
     "温州后进支部转化了多少个",
@@ -48,7 +49,8 @@ class ChatService:
     def __init__(self, settings: Settings, assistant: Assistant | None = None) -> None:
         self.settings = settings
         self.assistant = assistant or Assistant.open(settings)
-        self.readers = Readers()  # one OCR engine, and a file checked on upload is not read again
+        # One OCR engine; a file checked on upload is not read again to index it, nor after a restart.
+        self.readers = Readers(cache=ExtractionCache(settings.index_dir / EXTRACTED_DIR))
         self._lock = threading.RLock()  # uploads swap the assistant; questions wait for that
 
     def ask(self, question: str, top_k: int | None = None, mode: str | None = None) -> Answer:

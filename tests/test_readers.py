@@ -135,3 +135,31 @@ def test_one_readers_reads_the_same_bytes_once(tmp_path, monkeypatch):
     monkeypatch.setattr(reader, "read", lambda *a: calls.append(1) or original(*a))
     first, second = read_file(path, readers), read_file(path, readers)
     assert first == second and len(calls) == 1
+
+
+def test_a_zip_bomb_is_refused_before_it_is_unpacked(tmp_path):
+    import zipfile
+
+    path = tmp_path / "bomb.docx"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("word/document.xml", b"\0" * (64 * 2**20))  # 64 MB of zeros: ~64 kB packed
+    item = read_file(path)
+    assert isinstance(item, Skipped) and "zip bomb" in item.reason
+
+
+def test_a_rebuild_reads_structured_files_from_the_extraction_cache(tmp_path, monkeypatch):
+    from qa.readers import ExtractionCache
+
+    path = formats.pptx_file(tmp_path / "deck.pptx")
+    first = Readers(cache=ExtractionCache(tmp_path / "cache"))
+    raw = read_file(path, first)
+    first.cache.prune()
+    assert len(list((tmp_path / "cache").glob("*.json"))) == 1
+
+    again = Readers(cache=ExtractionCache(tmp_path / "cache"))
+    monkeypatch.setattr(again.for_path(path), "read", lambda *a: pytest.fail("read again"))
+    assert read_file(path, again) == raw
+
+    path.unlink()  # gone from the corpus: the next prune forgets it
+    ExtractionCache(tmp_path / "cache").prune()
+    assert not list((tmp_path / "cache").glob("*.json"))

@@ -121,6 +121,17 @@ def test_upload_then_ask_and_scripts_stay_text(page, tmp_path):
     assert page.locator("#chat script").count() == 0
 
 
+def test_uploaded_slides_are_answered_and_cited_to_the_slide(page, tmp_path):
+    from tests import formats
+
+    deck = formats.pptx_file(tmp_path / "party_report.pptx")
+    page.set_input_files("#upload input[type=file]", str(deck))
+    page.click("#add-button")
+    wait_for_status(page, "added 1 file")
+    answer = ask(page, "新建党群服务中心多少个", "126")
+    assert "party_report.pptx, slide 2" in answer.locator(".qa-citation").inner_text()
+
+
 def test_a_bad_upload_is_reported_and_changes_nothing(page, tmp_path):
     bad = tmp_path / "empty.txt"
     bad.write_text("   ")

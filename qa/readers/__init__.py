@@ -18,6 +18,7 @@ from pathlib import Path
 
 from ..schema import RawFile
 from .base import Reader, ReadError, structured
+from .cache import ExtractionCache
 from .legacy import TARGETS, LegacyReader, find_soffice
 from .ocr import ImageReader, Ocr
 from .pdf import PdfReader
@@ -26,7 +27,7 @@ from .slides import PptxReader
 from .text import TextReader, decode
 from .word import DocxReader
 
-__all__ = ["Reader", "ReadError", "Readers", "SUPPORTED", "decode", "structured"]
+__all__ = ["ExtractionCache", "Reader", "ReadError", "Readers", "SUPPORTED", "decode", "structured"]
 
 #: Files whose reading is remembered by one :class:`Readers` (the oldest is forgotten first).
 MEMO_FILES = 256
@@ -39,7 +40,9 @@ class Readers:
     """The reader for each suffix. One OCR engine is shared by the PDF and image readers, so it
     loads once per run, and only if some page needs it."""
 
-    def __init__(self, soffice: str | None = None, find_libreoffice: bool = True) -> None:
+    def __init__(self, soffice: str | None = None, find_libreoffice: bool = True,
+                 cache: ExtractionCache | None = None) -> None:
+        self.cache = cache
         ocr = Ocr()
         readers: list[Reader] = [TextReader(), PdfReader(ocr), ImageReader(ocr), DocxReader(), XlsxReader(),
                                  CsvReader(), PptxReader()]
@@ -59,7 +62,14 @@ class Readers:
             reader = self.for_path(path)
             if reader is None:
                 raise ReadError(f"unsupported file type '{path.suffix}'")
+            raw = self.cache.get(path, sha256) if self.cache else None
+            if raw is None:
+                raw = reader.read(path, data, sha256)
+                if self.cache:
+                    self.cache.put(raw, path.suffix)
             if len(self._read) >= MEMO_FILES:
                 self._read.pop(next(iter(self._read)))
-            self._read[key] = reader.read(path, data, sha256)
-        return replace(self._read[key], path=str(path))
+            self._read[key] = raw
+        elif self.cache:
+            self.cache.keep(path, sha256)
+        return replace(self._read[key], path=str(path), name=path.name)

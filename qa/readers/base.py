@@ -22,6 +22,27 @@ class Reader(ABC):
         """The file's text; raises :class:`ReadError` (or any parser error) when it cannot."""
 
 
+#: An Office file (a zip) may unpack to at most this much: a 50 MB upload that unpacks to
+#: gigabytes is a zip bomb, not a document (real .docx/.xlsx unpack to 2–20× their size).
+MAX_UNPACKED_BYTES = 1 << 30
+MAX_PACKING_RATIO = 200
+
+
+def check_zip(data: bytes, fmt: str) -> None:
+    """Refuse an Office file whose parts would unpack to an absurd size, before parsing it."""
+    import io
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            unpacked = sum(info.file_size for info in archive.infolist())
+    except zipfile.BadZipFile as exc:
+        raise ReadError(f"not a readable {fmt} file (damaged: {exc})") from exc
+    if unpacked > MAX_UNPACKED_BYTES or unpacked > MAX_PACKING_RATIO * max(len(data), 1):
+        raise ReadError(f"refused: this {fmt} file would unpack to {unpacked / 2**20:,.0f} MB "
+                        f"from {len(data) / 2**20:,.1f} MB (a zip bomb, or not a real document)")
+
+
 def structured(path: Path, sha256: str, sections: list[Section], fmt: str, *, title: str = "",
                author: str = "", removed: Removed | None = None) -> RawFile:
     """A RawFile for a format whose paragraphs the reader found itself."""

@@ -16,12 +16,17 @@ class Ocr:
     def __init__(self) -> None:
         self._engine = None
 
+    def warm(self) -> None:
+        """Load the models now (benchmarks time pages, not the load)."""
+        self._load()
+
     def _load(self):
         if self._engine is None:
             try:
                 from rapidocr_onnxruntime import RapidOCR
-            except ImportError as exc:  # pragma: no cover - it is a dependency
-                raise ReadError("OCR needs rapidocr-onnxruntime: pip install rapidocr-onnxruntime") from exc
+            except ImportError as exc:  # pragma: no cover - a dependency; OpenCV may lack system libraries
+                raise ReadError(f"OCR could not load ({exc}): pip install rapidocr-onnxruntime, and on "
+                                "Debian/Ubuntu apt install libgl1 libglib2.0-0") from exc
             self._engine = RapidOCR()
         return self._engine
 

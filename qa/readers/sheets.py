@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from ..schema import RawFile, Section
-from .base import Reader, ReadError, cell_text, row_text, structured
+from .base import Reader, ReadError, cell_text, check_zip, row_text, structured
 from .text import decode
 
 #: Rows are packed into passages up to this size: about one passage of the chunker's 300
@@ -49,6 +49,7 @@ class XlsxReader(Reader):
 
         import openpyxl
 
+        check_zip(data, "Excel")
         try:
             book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
         except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:

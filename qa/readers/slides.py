@@ -7,7 +7,7 @@ import io
 from pathlib import Path
 
 from ..schema import RawFile, Section
-from .base import Reader, ReadError, structured
+from .base import Reader, ReadError, check_zip, structured
 from .word import table_sections
 
 _ENDS = "。！？!?；;：:，,"
@@ -40,6 +40,7 @@ class PptxReader(Reader):
         import pptx
         from pptx.exc import PackageNotFoundError
 
+        check_zip(data, "PowerPoint")
         try:
             deck = pptx.Presentation(io.BytesIO(data))
         except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError) as exc:

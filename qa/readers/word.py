@@ -7,7 +7,7 @@ import io
 from pathlib import Path
 
 from ..schema import RawFile, Section
-from .base import Reader, ReadError, row_text, structured
+from .base import Reader, ReadError, check_zip, row_text, structured
 
 
 def table_sections(rows: list[list[str]], label: str) -> list[Section]:
@@ -30,6 +30,7 @@ class DocxReader(Reader):
         from docx.table import Table
         from docx.text.paragraph import Paragraph
 
+        check_zip(data, "Word")
         try:
             document = docx.Document(io.BytesIO(data))
         except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError) as exc:
