@@ -29,7 +29,8 @@ EXAMPLES = [
     "How many backward Party branches have been transformed in Wenzhou?",
 ]
 UPLOAD_TYPES = sorted(SUPPORTED)
-UPLOAD_LABEL = "text · HTML · PDF (scans by OCR) · Word · Excel/CSV · PowerPoint · images · .doc/.xls/.ppt with LibreOffice"
+UPLOAD_LABEL = ("text · HTML · PDF (scans by OCR) · Word · Excel/CSV · PowerPoint · EPUB · images · "
+                ".doc/.xls/.ppt with LibreOffice")
 CSS = """
 .gradio-container { font-family: system-ui, "Noto Sans CJK SC", "WenQuanYi Micro Hei", sans-serif; }
 .qa-short { font-size: 1.15em; margin: 0 0 .2em 0; }

@@ -115,3 +115,26 @@ def pptx_file(path: Path) -> Path:
     slide.placeholders[1].text_frame.text = "推动数字化治理平台在全市推广"
     deck.save(str(path))
     return path
+
+
+def epub_file(path: Path) -> Path:
+    from ebooklib import epub
+
+    book = epub.EpubBook()
+    book.set_identifier("qa-test-1")
+    book.set_title("乡村振兴读本")
+    book.set_language("zh")
+    book.add_author("市委宣传部")
+    chapters = []
+    for number, body in enumerate(["<h1>第一章 总论</h1><p>乡村振兴是新时代的重要战略。</p>",
+                                   "<h1>第二章 实践</h1><p>龙泉镇今年新建了73座文化礼堂，全部对外开放。</p>"], start=1):
+        chapter = epub.EpubHtml(title=f"第{number}章", file_name=f"c{number}.xhtml", lang="zh")
+        chapter.content = f"<html><body>{body}</body></html>"
+        book.add_item(chapter)
+        chapters.append(chapter)
+    book.toc = chapters
+    book.spine = ["nav", *chapters]
+    book.add_item(epub.EpubNcx())
+    book.add_item(epub.EpubNav())
+    epub.write_epub(str(path), book)
+    return path

@@ -89,6 +89,14 @@ def test_pptx_one_passage_per_slide_and_notes_apart(tmp_path):
     assert "slide 3" in by_place
 
 
+def test_epub_chapters_in_reading_order(tmp_path):
+    raw, chunks = chunks_of(formats.epub_file(tmp_path / "book.epub"))
+    assert raw.title == "乡村振兴读本" and raw.author == "市委宣传部"
+    hall = next(c for c in chunks if "73座文化礼堂" in c.text)
+    assert hall.location == "chapter 2"  # the table-of-contents page is not a chapter
+    assert [c.location for c in chunks if c.paragraph] == sorted(c.location for c in chunks if c.paragraph)
+
+
 def test_legacy_doc_without_libreoffice_is_reported_by_name_with_the_fix():
     item = read_file(FIXTURES / "notice.doc", Readers(find_libreoffice=False))
     assert isinstance(item, Skipped)

@@ -7,6 +7,7 @@
 ``.docx``                              paragraphs and tables (rows with column names)
 ``.xlsx .csv .tsv``                    rows with column names, grouped into passages
 ``.pptx``                              one passage per slide, speaker notes apart
+``.epub``                              chapters in reading order
 ``.doc .xls .ppt .wps .rtf .od*``      converted by LibreOffice when installed, else reported
 =====================================  ==========================================================
 """
@@ -19,6 +20,7 @@ from pathlib import Path
 from ..schema import RawFile
 from .base import Reader, ReadError, structured
 from .cache import ExtractionCache
+from .ebook import EpubReader
 from .legacy import TARGETS, LegacyReader, find_soffice
 from .ocr import ImageReader, Ocr
 from .pdf import PdfReader
@@ -31,7 +33,7 @@ __all__ = ["ExtractionCache", "Reader", "ReadError", "Readers", "SUPPORTED", "de
 
 #: Files whose reading is remembered by one :class:`Readers` (the oldest is forgotten first).
 MEMO_FILES = 256
-_MODERN = (TextReader, PdfReader, ImageReader, DocxReader, XlsxReader, CsvReader, PptxReader)
+_MODERN = (TextReader, PdfReader, ImageReader, DocxReader, XlsxReader, CsvReader, PptxReader, EpubReader)
 #: Every suffix some reader takes (legacy ones included: without LibreOffice they are reported).
 SUPPORTED = frozenset(s for cls in (*_MODERN, LegacyReader) for s in cls.suffixes)
 
@@ -45,7 +47,7 @@ class Readers:
         self.cache = cache
         ocr = Ocr()
         readers: list[Reader] = [TextReader(), PdfReader(ocr), ImageReader(ocr), DocxReader(), XlsxReader(),
-                                 CsvReader(), PptxReader()]
+                                 CsvReader(), PptxReader(), EpubReader()]
         self._by_suffix: dict[str, Reader] = {s: r for r in readers for s in r.suffixes}
         legacy = LegacyReader(self._by_suffix, soffice or (find_soffice() if find_libreoffice else None))
         self._by_suffix.update(dict.fromkeys(TARGETS, legacy))
