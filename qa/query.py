@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from .crosslingual import Translator, english_words, is_english
 from .keyword_index import KeywordIndex
-from .script import both_scripts, to_simplified
+from .script import both_scripts, to_simplified, to_traditional
 from .tokenizer import STOPWORDS, Tokenizer
 
 # (answer type, Chinese cue, English cue); the first match wins, so specific cues come first.
@@ -87,6 +87,20 @@ def _focus(text: str, words: list[str]) -> tuple[list[str], bool]:
     return focus, bool(_VERBAL.match(tail))
 
 
+def _as_written(words: list[str], simplified: str, original: str) -> dict[str, str]:
+    """Each word of the Simplified form as the question itself spells it (same offsets)."""
+    found = {}
+    for word in words:
+        at = simplified.find(word)
+        if at >= 0:
+            found[word] = original[at : at + len(word)]
+    return found
+
+
+def _forms(word: str, written: dict[str, str]) -> list[str]:
+    return list(dict.fromkeys([written.get(word, word), word, to_traditional(word)]))
+
+
 class QueryAnalyzer:
     def __init__(self, tokenizer: Tokenizer, keyword: KeywordIndex, translator: Translator) -> None:
         self.tokenizer = tokenizer
@@ -99,13 +113,18 @@ class QueryAnalyzer:
             return self._english(text)
         cues = to_simplified(text)
         aligned = len(cues) == len(text)  # offsets in the Simplified form hold in the original too
-        content = _FRAMING.sub(" ", text)
+        # Words are cut from the Simplified form, as the index cut the corpus (jieba's dictionary
+        # is Simplified: Traditional text falls apart into characters), so their weights agree;
+        # each also carries the question's own spelling and the Traditional one, to be found in a
+        # passage of either script.
+        content = _FRAMING.sub(" ", cues)
         tokens = self.tokenizer.tokens(content)
         words = [w for w in self.tokenizer.words(content) if w not in STOPWORDS and not _QUESTION_WORDS.fullmatch(w)]
         words = [w for w in dict.fromkeys(words) if not _is_question_word(w)]
-        # Both scripts: the passage that answers may be written in the other one.
-        key_terms = [(both_scripts(w), self.keyword.idf(to_simplified(w))) for w in words]
-        focus, after = _focus(cues if aligned else text, words)
+        written = _as_written(words, cues, text) if aligned else {}
+        key_terms = [(_forms(w, written), self.keyword.idf(w)) for w in words]
+        focus, after = _focus(cues, words)
+        focus = list(dict.fromkeys(f for w in focus for f in (written.get(w, w), w)))
         head = re.search(r"(?:什么样?的?|哪种|哪类|怎样的)([\u4e00-\u9fff]{1,4}?)(?:[？?。]|$|呢|吗)", cues)
         noun = head.group(1) if head and head.group(1) not in STOPWORDS else ""
         if noun and aligned:  # the noun as the passage (in the question's script) writes it
