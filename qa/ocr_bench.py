@@ -15,6 +15,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import unicodedata
 from pathlib import Path
 
 from .config import ROOT
@@ -54,6 +55,10 @@ def scanned_pdf(pages: list[list[str]], path: Path) -> None:
     images[0].save(path, save_all=True, append_images=images[1:], resolution=150)
 
 
+def _plain(text: str) -> str:
+    return "".join(unicodedata.normalize("NFKC", text).split())
+
+
 def run(pages: int) -> dict:
     from .readers import Readers
 
@@ -66,8 +71,9 @@ def run(pages: int) -> dict:
         started = time.perf_counter()
         raw = readers.read(path, path.read_bytes(), "bench")
         seconds = time.perf_counter() - started
-    source = "".join("".join(p) for p in texts)
-    found = "".join(raw.text.split())
+    # Full-width and ASCII punctuation are the same character to a reader (，/,): NFKC first.
+    source = _plain("".join("".join(p) for p in texts))
+    found = _plain(raw.text)
     matched = sum(b.size for b in difflib.SequenceMatcher(None, source, found, autojunk=False).get_matching_blocks())
     return {"pages": pages, "seconds": round(seconds, 2), "pages_per_s": round(pages / seconds, 3),
             "chars_per_page": len(source) // pages, "chars_recognised": round(matched / len(source), 4)}
