@@ -111,7 +111,7 @@ def test_legacy_doc_is_converted_by_libreoffice():
     assert clean(raw).meta.title == "关于调整办公时间的通知"  # not LibreOffice's "Word Document"
 
 
-@pytest.mark.parametrize("name", ["broken.pdf", "broken.docx", "broken.xlsx", "broken.pptx"])
+@pytest.mark.parametrize("name", ["broken.pdf", "broken.docx", "broken.xlsx", "broken.pptx", "broken.epub"])
 def test_a_damaged_file_is_reported_and_the_rest_still_load(tmp_path, name):
     (tmp_path / name).write_bytes(b"PK\x03\x04 not really a document")
     (tmp_path / "good.txt").write_text("温州市后进支部已完成转化581个，成效明显，群众满意。", "utf-8")

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import io
+import zipfile
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from ..schema import RawFile, Removed, Section
+
+T = TypeVar("T")
 
 
 class ReadError(ValueError):
@@ -30,9 +36,6 @@ MAX_PACKING_RATIO = 200
 
 def check_zip(data: bytes, fmt: str) -> None:
     """Refuse an Office file whose parts would unpack to an absurd size, before parsing it."""
-    import io
-    import zipfile
-
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             unpacked = sum(info.file_size for info in archive.infolist())
@@ -41,6 +44,16 @@ def check_zip(data: bytes, fmt: str) -> None:
     if unpacked > MAX_UNPACKED_BYTES or unpacked > MAX_PACKING_RATIO * max(len(data), 1):
         raise ReadError(f"refused: this {fmt} file would unpack to {unpacked / 2**20:,.0f} MB "
                         f"from {len(data) / 2**20:,.1f} MB (a zip bomb, or not a real document)")
+
+
+def open_package(data: bytes, fmt: str, opener: Callable[[io.BytesIO], T], errors: tuple = ()) -> T:
+    """Open an Office/EPUB package with its library, after the zip-bomb check; a damaged file is
+    a :class:`ReadError` naming the format, whichever library error it raised."""
+    check_zip(data, fmt)
+    try:
+        return opener(io.BytesIO(data))
+    except (zipfile.BadZipFile, KeyError, ValueError, *errors) as exc:
+        raise ReadError(f"not a readable {fmt} file ({exc})") from exc
 
 
 def structured(path: Path, sha256: str, sections: list[Section], fmt: str, *, title: str = "",

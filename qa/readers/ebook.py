@@ -3,11 +3,10 @@ as paragraphs, cited as "chapter N"."""
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 from ..schema import RawFile, Section
-from .base import Reader, ReadError, check_zip, structured
+from .base import Reader, open_package, structured
 
 
 class EpubReader(Reader):
@@ -19,11 +18,8 @@ class EpubReader(Reader):
 
         from ..cleaning import html_to_text, normalise
 
-        check_zip(data, "EPUB")
-        try:
-            book = epub.read_epub(io.BytesIO(data), options={"ignore_ncx": True})
-        except (epub.EpubException, KeyError, ValueError, AttributeError) as exc:
-            raise ReadError(f"not a readable EPUB file ({exc})") from exc
+        book = open_package(data, "EPUB", lambda f: epub.read_epub(f, options={"ignore_ncx": True}),
+                            (epub.EpubException, AttributeError))
         sections: list[Section] = []
         chapter = 0
         for item_id, _linear in book.spine:

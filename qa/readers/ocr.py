@@ -9,7 +9,6 @@ from ..schema import RawFile, Section
 from .base import Reader, ReadError, structured
 from .layout import Line, merge_segments, paragraphs
 
-
 #: RapidOCR options. Its text-direction classifier turned whole upright lines upside down
 #: (then read as nothing and dropped): without it, characters recognised on 6 synthetic A4
 #: scans went 0.922 → 0.993 at the same speed (``python -m qa.ocr_bench``; measured against

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from ..schema import RawFile, Section
-from .base import Reader, ReadError, cell_text, check_zip, row_text, structured
+from .base import Reader, cell_text, open_package, row_text, structured
 from .text import decode
 
 #: Rows are packed into passages up to this size: about one passage of the chunker's 300
@@ -45,15 +45,10 @@ class XlsxReader(Reader):
     suffixes = (".xlsx", ".xlsm")
 
     def read(self, path: Path, data: bytes, sha256: str) -> RawFile:
-        import zipfile
-
         import openpyxl
 
-        check_zip(data, "Excel")
-        try:
-            book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-        except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
-            raise ReadError(f"not a readable Excel file ({exc})") from exc
+        book = open_package(data, "Excel", lambda f: openpyxl.load_workbook(f, read_only=True, data_only=True),
+                            (OSError,))
         try:
             sections: list[Section] = []
             for sheet in book.worksheets:

@@ -3,11 +3,10 @@ shape order), and the speaker notes as a passage of their own."""
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 from ..schema import RawFile, Section
-from .base import Reader, ReadError, check_zip, structured
+from .base import Reader, open_package, structured
 from .word import table_sections
 
 _ENDS = "。！？!?；;：:，,"
@@ -35,16 +34,10 @@ class PptxReader(Reader):
     suffixes = (".pptx",)
 
     def read(self, path: Path, data: bytes, sha256: str) -> RawFile:
-        import zipfile
-
         import pptx
         from pptx.exc import PackageNotFoundError
 
-        check_zip(data, "PowerPoint")
-        try:
-            deck = pptx.Presentation(io.BytesIO(data))
-        except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError) as exc:
-            raise ReadError(f"not a readable PowerPoint file ({exc})") from exc
+        deck = open_package(data, "PowerPoint", pptx.Presentation, (PackageNotFoundError,))
         sections: list[Section] = []
         title = deck.core_properties.title or ""
         for number, slide in enumerate(deck.slides, start=1):

@@ -3,11 +3,10 @@ their column names."""
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 from ..schema import RawFile, Section
-from .base import Reader, ReadError, check_zip, row_text, structured
+from .base import Reader, open_package, row_text, structured
 
 
 def table_sections(rows: list[list[str]], label: str) -> list[Section]:
@@ -23,18 +22,12 @@ class DocxReader(Reader):
     suffixes = (".docx", ".docm")
 
     def read(self, path: Path, data: bytes, sha256: str) -> RawFile:
-        import zipfile
-
         import docx
         from docx.opc.exceptions import PackageNotFoundError
         from docx.table import Table
         from docx.text.paragraph import Paragraph
 
-        check_zip(data, "Word")
-        try:
-            document = docx.Document(io.BytesIO(data))
-        except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError) as exc:
-            raise ReadError(f"not a readable Word file ({exc})") from exc
+        document = open_package(data, "Word", docx.Document, (PackageNotFoundError,))
         sections: list[Section] = []
         tables = 0
         title = document.core_properties.title or ""
