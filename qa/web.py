@@ -52,7 +52,8 @@ class ChatService:
         self.assistant = assistant or Assistant.open(settings)
         # One OCR engine; a file checked on upload is not read again to index it, nor after a restart.
         self.readers = Readers(cache=ExtractionCache(settings.index_dir / EXTRACTED_DIR))
-        self._lock = threading.RLock()  # uploads swap the assistant; questions wait for that
+        self._lock = threading.RLock()  # questions, and the moment an upload swaps the assistant
+        self._upload_lock = threading.Lock()  # one upload at a time in this process
 
     def ask(self, question: str, top_k: int | None = None, mode: str | None = None) -> Answer:
         with self._lock:
@@ -95,7 +96,10 @@ class ChatService:
                 accepted.append(path)
         if not accepted:
             return "\n".join(messages) or "No file selected."
-        with self._lock:
+        # The build runs outside the question lock: the live index keeps answering while the new
+        # generation is written (its files stay readable through open handles once replaced),
+        # and questions wait only for the swap.
+        with self._upload_lock:
             uploads.mkdir(parents=True, exist_ok=True)
             for path in accepted:
                 shutil.copyfile(path, uploads / path.name)
@@ -108,7 +112,9 @@ class ChatService:
                 for path in accepted:
                     (uploads / path.name).unlink(missing_ok=True)
                 return f"✗ nothing added: {exc}"
-            self.assistant = Assistant.open(self.settings, encoder=self.assistant.encoder)
+            fresh = Assistant.open(self.settings, encoder=self.assistant.encoder)
+            with self._lock:
+                self.assistant = fresh
         messages.insert(0, f"✓ added {len(accepted)} file(s): {report.embedded} new passages embedded, "
                            f"{report.documents} documents in the index")
         return "\n".join(messages)

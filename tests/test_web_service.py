@@ -39,3 +39,71 @@ def test_too_many_files_at_once_are_refused_whole(service, tmp_path):
     before = service.documents()
     assert "4 files at once is over the limit of 3" in service.add_files(files)
     assert service.documents() == before
+
+
+@pytest.mark.slow
+def test_questions_are_answered_while_an_upload_is_indexed(seed_settings, encoder, tmp_path, monkeypatch):
+    """8 callers keep asking during an upload: every answer is right, and they are not held
+    until the build ends (only the swap to the new index waits)."""
+    import json
+    import threading
+    import time
+    from pathlib import Path
+
+    from qa.pipeline import Assistant
+    from tests.conftest import WENZHOU
+
+    index = tmp_path / "index"
+    shutil.copytree(seed_settings.index_dir, index)
+    settings = replace(seed_settings, index_dir=index)
+    service = ChatService(settings, Assistant.open(settings, encoder=encoder))
+    sample = Path(__file__).parent / "fixtures" / "cleaning_sample.jsonl"
+    files = []
+    for line in sample.read_text("utf-8").splitlines()[:40]:
+        doc = json.loads(line)
+        files.append(tmp_path / "new" / f"{doc['set']}-{doc['id']}.txt")
+        files[-1].parent.mkdir(exist_ok=True)
+        files[-1].write_text(doc["text"], "utf-8")
+
+    import qa.store
+
+    building = []  # (start, end) of the index build inside the upload
+    real_build = qa.store.build
+
+    def timed_build(*args, **kwargs):
+        start = time.perf_counter()
+        try:
+            return real_build(*args, **kwargs)
+        finally:
+            building.append((start, time.perf_counter()))
+
+    monkeypatch.setattr(qa.store, "build", timed_build)  # add_files imports it when called
+    upload_done = threading.Event()
+    results, during, errors = [], [], []
+
+    def caller():
+        while not upload_done.is_set():
+            try:
+                answer = service.ask("温州后进支部转化了多少个")
+            except Exception as exc:  # noqa: BLE001 - any failure fails the test below
+                errors.append(exc)
+                return
+            results.append((answer.text, answer.cited.hit.chunk.doc_id if answer.cited else None))
+            if not upload_done.is_set():
+                during.append(time.perf_counter())
+
+    callers = [threading.Thread(target=caller) for _ in range(8)]
+    for t in callers:
+        t.start()
+    message = service.add_files([str(f) for f in files])
+    upload_done.set()
+    for t in callers:
+        t.join(timeout=60)
+    assert message.startswith("✓ added 40 file(s)"), message
+    assert not errors
+    assert results and all(text == "581个" and doc == WENZHOU for text, doc in results)
+    # Answers kept coming while the upload was being indexed, not only once it was done.
+    (start, end), = building
+    assert end - start > 0.5
+    assert sum(start < t < end for t in during) >= 8
+    assert len(service.documents()) == 45
