@@ -176,8 +176,28 @@ def read_manifest(folder: Path) -> dict:
     return manifest
 
 
+#: Opening retries this many times when a rebuild replaced the generation it was opening.
+OPEN_RETRIES = 3
+
+
 def open_index(folder: Path, verify: bool = True) -> HybridIndex:
-    """Open the live generation; damaged or mismatched files raise :class:`IndexDamaged`."""
+    """Open the live generation; damaged or mismatched files raise :class:`IndexDamaged`.
+
+    A rebuild may commit, and remove the generation this call read from the manifest, while it
+    is being opened: then the files are missing but the manifest names a newer generation, and
+    opening starts again on that one instead of calling the index damaged.
+    """
+    for _attempt in range(OPEN_RETRIES):
+        generation = read_manifest(folder)["generation"]
+        try:
+            return _open_generation(folder, verify)
+        except IndexDamaged:
+            if read_manifest(folder)["generation"] == generation:
+                raise  # nothing moved under us: the index really is damaged
+    return _open_generation(folder, verify)
+
+
+def _open_generation(folder: Path, verify: bool) -> HybridIndex:
     manifest = read_manifest(folder)
     gen = folder / manifest["generation"]
     try:

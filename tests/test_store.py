@@ -199,3 +199,25 @@ def test_ctrl_c_while_embedding_keeps_what_was_embedded_for_the_next_run(setting
     assert not (settings.index_dir / PARTIAL_FILE).exists()  # merged into the index, then removed
     fresh = open_index(settings.index_dir)
     assert len(fresh.documents) == 5
+
+
+def test_a_rebuild_committing_while_the_index_opens_is_not_damage(settings, encoder, corpus, monkeypatch):
+    """A reader read the manifest; before it opened the files, a rebuild replaced that
+    generation and removed it. Opening follows the new manifest instead of failing."""
+    import qa.store
+
+    build([corpus], settings, encoder, progress=False)
+    write(corpus / "new.txt", "新文章\n这是一篇新加入的文章，讲述秀洲基层党建的新进展，内容足够长。\n")
+    real_verify, rebuilt = qa.store._verify, []
+
+    def rebuild_first(gen, manifest):
+        if not rebuilt:
+            rebuilt.append(gen.name)
+            monkeypatch.setattr(qa.store, "_verify", real_verify)
+            build([corpus], settings, encoder, progress=False)  # commits, removes `gen`
+            assert not gen.exists()
+        return real_verify(gen, manifest)
+
+    monkeypatch.setattr(qa.store, "_verify", rebuild_first)
+    index = open_index(settings.index_dir)
+    assert rebuilt and len(index.documents) == 6
