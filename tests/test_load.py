@@ -40,3 +40,28 @@ def test_concurrent_callers_all_get_correct_answers(web_server):
     wrong = [(i["question"], r["answer"]) for i, r, _ in results if r["abstained"] or not contains_any(r["answer"], i["answers"])]
     assert wrong == []
     assert all(set(r) >= {"question", "answer", "abstained", "passages"} for _, r, _ in results)
+
+
+def test_fuzzed_api_calls_get_an_answer_or_a_clean_error(web_server):
+    """Odd questions, top-k and modes through the /ask endpoint: an answer object or a Gradio
+    error with a message, and the server keeps answering afterwards."""
+    import random
+
+    from gradio_client import Client
+    from gradio_client.exceptions import AppError
+
+    rng = random.Random(7)
+    alphabet = "温州后进支部转化多少个谁？ <script>&\"'\\\x00\u200b\ufeff臺灣🙂𠀀%{}"
+    client = Client(web_server, verbose=False)
+    calls = [("".join(rng.choice(alphabet) for _ in range(rng.randint(0, 30))), 5, "hybrid") for _ in range(20)]
+    calls += [("温州后进支部转化了多少个", 0, "hybrid"), ("温州后进支部转化了多少个", 10_000, "bm25"),
+              ("温州后进支部转化了多少个", 5, "nonsense"), ("", 5, "dense"), ("x" * 50_000, 5, "hybrid")]
+    for question, top_k, mode in calls:
+        try:
+            result = client.predict(question, top_k, mode, api_name="/ask")
+        except AppError as exc:
+            assert str(exc).strip(), (question, top_k, mode)
+            continue
+        assert set(result) >= {"question", "answer", "abstained", "passages"}
+    result = client.predict("温州后进支部转化了多少个", 5, "hybrid", api_name="/ask")
+    assert result["answer"] == "581个"
