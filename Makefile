@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/pip install --disable-pip-version-check -q -c constraints.txt
 
-.PHONY: setup setup-test run test index eval cmrc drcd cjrc cmrc-index drcd-index cjrc-index fit-answers bench bench-1m lint clean screenshots
+.PHONY: setup setup-test run test index eval cmrc drcd cjrc cmrc-index drcd-index cjrc-index fit-answers bench bench-1m bench-ocr lint clean screenshots
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -73,6 +73,9 @@ bench: setup
 	$(BIN)/qa bench --scale-only --scale 10000 --scale 100000 --out reports/bench
 
 # The million-passage figures (several minutes, about 6 GB of memory).
+bench-ocr: setup  # OCR pages/s and characters recognised on synthetic A4 scans
+	$(BIN)/python -m qa.ocr_bench --pages 10
+
 bench-1m: setup
 	$(BIN)/qa bench --scale-only --scale 1000000 --out reports/bench
 
