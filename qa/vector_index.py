@@ -4,7 +4,8 @@ Up to ``exact_max`` passages the search is exact (``IndexFlatIP``). Beyond that 
 index is trained on the corpus's own vectors and its ``nprobe`` is chosen at build time: the
 smallest that reaches ``target_recall`` recall@10 against exact search, measured on sampled
 passages perturbed into queries. Kind, parameters and the measured recall are recorded in
-the manifest (``info``); ``kind`` forces one (``flat``, ``ivf``, ``hnsw``).
+the manifest (``info``); ``kind`` forces one (``flat``, ``ivf``, ``hnsw``). When IVF's widest
+probe stays under ``recall_floor``, ``auto`` builds HNSW instead and records why (``instead_of``).
 """
 
 from __future__ import annotations
@@ -42,7 +43,9 @@ class VectorIndex:
         n, dim = vectors.shape
         kind = settings.kind
         if kind == "auto":
-            kind = "flat" if n <= settings.exact_max else "ivf"
+            if n > settings.exact_max:
+                return cls._ivf_or_hnsw(vectors, settings)
+            kind = "flat"
         if kind == "flat" or n < 2:
             index = faiss.IndexFlatIP(dim)
             index.add(vectors)
@@ -65,6 +68,22 @@ class VectorIndex:
         if kind == "ivf":
             out.info["nlist"] = nlist
         return out
+
+    @classmethod
+    def _ivf_or_hnsw(cls, vectors: np.ndarray, settings: VectorIndexSettings) -> VectorIndex:
+        """IVF, unless its widest allowed probe stays under the recall floor (vectors crowded
+        together: at 1M synthetic passages IVF stopped at 0.93); then HNSW, which reached 0.985
+        there at the same latency, for a build about 4.7× longer. The miss is recorded."""
+        from dataclasses import replace
+
+        ivf = cls.build(vectors, replace(settings, kind="ivf"))
+        if ivf.info["recall_at_10"] >= settings.recall_floor:
+            return ivf
+        hnsw = cls.build(vectors, replace(settings, kind="hnsw"))
+        if hnsw.info["recall_at_10"] <= ivf.info["recall_at_10"]:
+            return ivf
+        hnsw.info["instead_of"] = {k: ivf.info[k] for k in ("kind", "nlist", "nprobe", "recall_at_10")}
+        return hnsw
 
     def _calibrate(self, vectors: np.ndarray, knob: str, settings: VectorIndexSettings) -> dict:
         """The smallest search breadth whose recall@10 against exact search reaches the target."""

@@ -51,3 +51,12 @@ def test_auto_chooses_exact_search_for_small_corpora_and_ivf_beyond():
 def test_unknown_kind_is_refused():
     with pytest.raises(ValueError, match="unknown vector index kind"):
         VectorIndex.build(clustered(10), VectorIndexSettings(kind="lsh"))
+
+
+def test_auto_builds_hnsw_when_ivf_cannot_reach_the_target():
+    vectors = clustered(6000)
+    # One list probed at most: IVF cannot reach 0.98 on these crowded points, HNSW can.
+    settings = VectorIndexSettings(exact_max=1000, ivf_nprobe_max=1, target_recall=0.985, recall_floor=0.98)
+    index = VectorIndex.build(vectors, settings)
+    assert index.info["kind"] == "hnsw" and index.info["recall_at_10"] >= 0.98
+    assert index.info["instead_of"]["kind"] == "ivf" and index.info["instead_of"]["recall_at_10"] < 0.98
