@@ -13,6 +13,7 @@ index, so re-running ``qa index`` only embeds what changed.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -65,6 +66,10 @@ class IndexBusy(StoreError):
 
 class NothingToIndex(StoreError):
     pass
+
+
+class IndexWriteFailed(StoreError):
+    """The device refused the new generation (full, over quota, read-only)."""
 
 
 @dataclass
@@ -447,10 +452,44 @@ def _commit(folder: Path, manifest: dict, chunks: list[Chunk], infos: list[Docum
             os.fsync(fh.fileno())
         os.replace(tmp, folder / MANIFEST)  # the commit point
         committed = True
+    except OSError as exc:
+        if _no_room(exc, folder):  # say what happened and what to do, not a traceback
+            reason = os.strerror(exc.errno).lower() if exc.errno else "no space left on device"
+            raise IndexWriteFailed(
+                f"cannot write the index in {folder}: {reason} ({_free(folder)} free); the previous "
+                "index is still live — free some space or choose another --index-dir, then run "
+                "`qa index` again") from exc
+        raise
     finally:
         if not committed:
-            shutil.rmtree(gen, ignore_errors=True)
+            shutil.rmtree(gen, ignore_errors=True)  # the space it took is given back
     _remove_old_generations(folder, keep=generation)
+
+
+#: Write errors that mean the device cannot take the index: full, over quota, read-only.
+_NO_ROOM = {errno.ENOSPC, errno.EDQUOT, errno.EROFS}
+
+
+#: Below this much free space a failed write is the device being full, whatever the error says
+#: (numpy reports a short write as "83733 requested and 72672 written", with no errno).
+FULL_BYTES = 1 << 20
+
+
+def _no_room(exc: OSError, folder: Path) -> bool:
+    if exc.errno in _NO_ROOM:
+        return True
+    try:
+        return shutil.disk_usage(folder).free < FULL_BYTES
+    except OSError:
+        return False
+
+
+def _free(folder: Path) -> str:
+    try:
+        free = shutil.disk_usage(folder).free
+    except OSError:
+        return "unknown"
+    return f"{free / 2**20:,.1f} MB"
 
 
 def _fsync_tree(folder: Path) -> None:

@@ -221,3 +221,58 @@ def test_a_rebuild_committing_while_the_index_opens_is_not_damage(settings, enco
     monkeypatch.setattr(qa.store, "_verify", rebuild_first)
     index = open_index(settings.index_dir)
     assert rebuilt and len(index.documents) == 6
+
+
+def test_a_full_disk_is_one_clear_error_and_the_old_index_stays(settings, encoder, corpus, monkeypatch):
+    import errno
+
+    from qa.store import IndexWriteFailed
+
+    build([corpus], settings, encoder, progress=False)
+    write(corpus / "new.txt", "新文章\n这是一篇新加入的文章，讲述秀洲基层党建的新进展，内容足够长。\n")
+
+    def full(self, path):
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(VectorIndex, "save", full)
+    with pytest.raises(IndexWriteFailed, match="no space left on device .* the previous index is still live"):
+        build([corpus], settings, encoder, progress=False)
+    monkeypatch.undo()
+    assert len(open_index(settings.index_dir).documents) == 5
+    assert len(list(settings.index_dir.glob("g-*"))) == 1  # the partial generation gave its space back
+
+
+def _mount_tmpfs(path, size: str) -> bool:
+    import subprocess
+
+    path.mkdir()
+    return subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
+                          capture_output=True).returncode == 0
+
+
+@pytest.mark.slow
+def test_a_really_full_disk_leaves_the_old_index_answering(encoder, tmp_path):
+    """On a real 1 MB filesystem: the seed index (0.7 MB) fits, a second generation beside it does not."""
+    import subprocess
+    import sys
+
+    from tests.conftest import SEEDS
+
+    disk = tmp_path / "disk"
+    if not _mount_tmpfs(disk, "1m"):
+        pytest.skip("this machine does not let the test mount a small filesystem")
+    try:
+        corpus = tmp_path / "corpus"
+        shutil.copytree(SEEDS, corpus)
+        index = disk / "index"
+        command = [sys.executable, "-m", "qa.cli", "index", str(corpus), "--index-dir", str(index), "--quiet"]
+        subprocess.run(command, check=True, capture_output=True)
+        write(corpus / "more.txt", "新文件\n" + "\n".join(f"第{i}段：龙泉镇今年新建了{i}座文化礼堂，全部对外开放，群众文化生活更加丰富。"
+                                                        for i in range(60)))
+        out = subprocess.run(command, capture_output=True, text=True)
+        assert out.returncode == 1 and "Traceback" not in out.stderr
+        assert "no space left on device" in out.stderr and "previous index is still live" in out.stderr
+        assert len(open_index(index).documents) == 5  # still the old index, whole
+        assert len(list(index.glob("g-*"))) == 1
+    finally:
+        subprocess.run(["umount", "--lazy", str(disk)], capture_output=True)  # open index files may hold it
