@@ -24,7 +24,7 @@ from .sentences import split_spans
 from .tokenizer import Tokenizer
 
 _UNITS = (
-    "万元|亿元|万人|平方公里|平方千米|平方米|公顷|公里|千米|厘米|毫米|公斤|千克|分钟|小时|个月|方面|美元|英里|"
+    "人次|万元|亿元|万人|平方公里|平方千米|平方米|公顷|公里|千米|厘米|毫米|公斤|千克|分钟|小时|个月|方面|美元|英里|"
     "个|名|家|项|人|元|倍|次|页|岁|米|克|升|度|户|村|所|座|条|件|篇|期|届|批|台|辆|吨|亩|周|天|年|种|类|级|位|支|组|大|点|秒"
 )
 _NUMBER = re.compile(
@@ -32,7 +32,7 @@ _NUMBER = re.compile(
     rf"百分之[一二三四五六七八九十百点\d.]+|\d+(?:[.,]\d+)*\s*[%‰％]|半(?:年|天|个月)|"
     rf"\d+(?:\.\d+)?(?:多|余)?(?:万|亿|千|百)?(?:{_UNITS})?|[一二两三四五六七八九十百千万]+(?:多|余)?(?:{_UNITS})"
 )
-_UNIT_CLASSES = [set("个项家所条件批届户村座种类支组点"), {"名", "人", "位", "万人"}, {"%", "‰", "％"},
+_UNIT_CLASSES = [set("个项家所条件批届户村座种类支组点"), {"名", "人", "位", "万人", "人次"}, {"%", "‰", "％"},
                  {"元", "万元", "亿元", "美元"}, {"年", "个月", "天", "小时", "分钟", "周", "秒"},
                  {"米", "公里", "千米", "厘米", "毫米", "英里"}, {"平方米", "平方公里", "平方千米", "公顷", "亩"},
                  {"克", "公斤", "千克", "吨"}]
@@ -97,6 +97,29 @@ def _term_credit(term: str, text: str) -> float:
     # Partial credit for a compound whose parts occur (后进支部 ~ 后进 … 支部).
     pairs = [term[i : i + 2] for i in range(len(term) - 1)]
     return 0.7 * sum(p in text for p in pairs) / len(pairs)
+
+
+# "从12座增加到73座": a question about where a change started or ended wants that end of it.
+_ASKS_FROM = re.compile(r"原有|原来|原先|以前|过去|起初|最初|从|由")
+_ASKS_TO = re.compile(r"到|至|达到|变为|现在|目前|如今|现有")
+_FROM_WORD = re.compile(r"从|由|原来|原有|原先|最初")
+_TO_WORD = re.compile(r"到|至|增为|降为|变为|达到")
+
+
+def _direction_score(query: Query, sent: str, span: tuple[int, int]) -> float:
+    """+1 when the nearest change word before the span (从/由 … 到/至) is the end the question
+    asks for, −0.5 when it is the other end; 0 when the question asks neither or both."""
+    cues = query.simplified or query.text
+    asks_from, asks_to = bool(_ASKS_FROM.search(cues)), bool(_ASKS_TO.search(cues))
+    if asks_from == asks_to:
+        return 0.0
+    left = sent[max(0, span[0] - 12) : span[0]]
+    left = left[max((m.end() for m in _CLAUSE.finditer(left)), default=0) :]  # within the clause
+    found = [(m.end(), "from") for m in _FROM_WORD.finditer(left)] + [(m.end(), "to") for m in _TO_WORD.finditer(left)]
+    if not found:
+        return 0.0
+    nearest = max(found)[1]
+    return 1.0 if (nearest == "from") == asks_from else -0.5
 
 
 def _clause_of(sent: str, span: tuple[int, int], pattern: re.Pattern) -> str:
@@ -263,7 +286,7 @@ class RuleExtractor:
     def _score_span(self, query: Query, sent: str, span: tuple[int, int], anchors: list[tuple[int, int]]) -> float:
         clause = _clause_of(sent, span, _CLAUSE if query.answer_type == "list" else _FINE_CLAUSE)
         score = 2.0 * coverage(query, clause) + self._unit_score(query, sent[span[0] : span[1]])
-        score += self._focus_score(query, sent, span)
+        score += self._focus_score(query, sent, span) + _direction_score(query, sent, span)
         near = [self._gap(sent, span, a) for a in anchors]
         if near:
             score -= min(near) / 30

@@ -58,7 +58,7 @@ def answer_type(text: str, english: bool) -> str:
 
 
 def _unit(text: str) -> str:
-    match = re.search(r"(?:多少|几)([个名项家人次倍年位所条批届户元%]|平方米)", text)
+    match = re.search(r"(?:多少|几)(人次|[个名项家人次倍年位所条批届户元%]|平方米)", text)
     if match:
         return match.group(1)
     if re.search(r"面积|how large|\barea\b|square", text):
@@ -69,6 +69,9 @@ def _unit(text: str) -> str:
         return "公斤"
     if re.search(r"多高|多长|多远|身高|长度|高度|距离|how (tall|high|far|long is)", text):
         return "米"
+    # A rate of change is a percentage even when what changes is money ("收入同比增长多少").
+    if re.search(r"同比|环比|增幅|增速|涨幅|降幅|增长率|占比|year on year|growth rate", text):
+        return "%"
     if re.search(r"多少钱|收入|投入|资金|经费|income|cost|spent|invest", text):
         return "元"
     return "%" if re.search(r"百分之|比例|率|percent|proportion|\brate\b", text) else ""

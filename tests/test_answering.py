@@ -94,3 +94,39 @@ def test_within_one_document_only_its_passages_come_back(assistant):
     assert result.passages and all(p.hit.chunk.doc_id == WENZHOU for p in result.passages)
     other = assistant.ask("温州后进支部转化了多少个", doc="000_d3fe511d564896c7.txt")
     assert all(p.hit.chunk.doc_id == "000_d3fe511d564896c7.txt" for p in other.passages)
+
+
+# Kinds of failure found on news-like text, each fixed by a rule that reads the question's intent.
+KINDS_CORPUS = {
+    "culture.txt": "龙泉镇文化建设\n龙泉镇的文化礼堂从2019年的12座增加到2023年的73座，覆盖全部行政村。"
+                   "全镇文化活动参与人数由原来的3000人次增长到2.6万人次。\n",
+    "finance.txt": "瓯海区财政报告\n2023年瓯海区一般公共预算收入达到58.6亿元，同比增长7.2%。其中税收收入为49.1亿元。\n",
+}
+
+
+@pytest.fixture(scope="module")
+def kinds_assistant(encoder, tmp_path_factory):
+    from dataclasses import replace
+
+    from qa.config import Settings
+    from qa.pipeline import Assistant
+    from qa.store import build
+
+    corpus = tmp_path_factory.mktemp("kinds")
+    for name, text in KINDS_CORPUS.items():
+        (corpus / name).write_text(text, "utf-8")
+    settings = replace(Settings(), index_dir=tmp_path_factory.mktemp("kinds-index"))
+    build([corpus], settings, encoder, progress=False)
+    return Assistant.open(settings, encoder=encoder)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("question", "answer"), [
+    ("龙泉镇的文化礼堂增加到了多少座", "73座"),  # the end of a 从…到 change
+    ("龙泉镇原来有多少座文化礼堂", "12座"),  # its start
+    ("文化活动参与人数增长到多少", "2.6万人次"),  # 人次 is one measure word, not 人
+    ("瓯海区预算收入同比增长多少", "7.2%"),  # a rate of change is a percentage, even of money
+    ("瓯海区税收收入是多少", "49.1亿元"),
+])
+def test_kinds_of_question_about_change(kinds_assistant, question, answer):
+    assert kinds_assistant.ask(question).text == answer
