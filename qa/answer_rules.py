@@ -16,7 +16,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .answer_units import tag_words
+from .answer_units import CLOCK, tag_words
 from .config import AnswerSettings
 from .query import Query
 from .schema import Answer, Hit, Passage
@@ -28,7 +28,7 @@ _UNITS = (
     "个|名|家|项|人|元|倍|次|页|岁|米|克|升|度|户|村|所|座|条|件|篇|期|届|批|台|辆|吨|亩|周|天|年|种|类|级|位|支|组|大|点|秒"
 )
 _NUMBER = re.compile(
-    r"(?<!\d)\d{1,2}[:：]\d{2}(?!\d)|"  # a clock time, whole: 14:30
+    rf"{CLOCK.pattern}|"  # a clock time, whole: 14:30
     rf"百分之[一二三四五六七八九十百点\d.]+|\d+(?:[.,]\d+)*\s*[%‰％]|半(?:年|天|个月)|"
     rf"\d+(?:\.\d+)?(?:多|余)?(?:万|亿|千|百)?(?:{_UNITS})?|[一二两三四五六七八九十百千万]+(?:多|余)?(?:{_UNITS})"
 )

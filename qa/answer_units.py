@@ -62,12 +62,13 @@ def tag_words(tagged: list[tuple[str, str]], sent: str) -> list[Word]:
     return _join_clock_times(words, sent)
 
 
-_CLOCK = re.compile(r"(?<!\d)\d{1,2}[:：]\d{2}(?!\d)")
+#: A clock time (14:30); the rules' number pattern takes it whole too.
+CLOCK = re.compile(r"(?<!\d)\d{1,2}[:：]\d{2}(?!\d)")
 
 
 def _join_clock_times(words: list[Word], sent: str) -> list[Word]:
     """jieba cuts 14:30 into 14 / : / 30, and the colon would end a span: make it one number."""
-    for match in _CLOCK.finditer(sent):
+    for match in CLOCK.finditer(sent):
         inside = [w for w in words if match.start() <= w.start and w.end <= match.end()]
         if len(inside) > 1:
             keep = [w for w in words if w not in inside]
@@ -78,7 +79,7 @@ def _join_clock_times(words: list[Word], sent: str) -> list[Word]:
 def word_spans(sent: str, words: list[Word], max_words: int, max_chars: int) -> list[tuple[int, int]]:
     """Every run of 1..max_words words that stays inside one clause and under max_chars."""
     usable = [w for w in words
-              if not _CLAUSE_PUNCT.search(sent[w.start : w.end]) or _CLOCK.fullmatch(sent[w.start : w.end])]
+              if not _CLAUSE_PUNCT.search(sent[w.start : w.end]) or CLOCK.fullmatch(sent[w.start : w.end])]
     spans = []
     for i, first in enumerate(usable):
         for j in range(i, min(i + max_words, len(usable))):

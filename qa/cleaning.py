@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from .schema import Document, Metadata, RawFile, Removed
+from .schema import Document, Metadata, RawFile, Removed, char_count
 
 _CLUTTER = re.compile(
     "|".join(
@@ -153,7 +153,9 @@ def choose_title(lines: list[_Line], first_prose: int, hint: str = "") -> _Line 
         counts[_title_key(line.text)] = counts.get(_title_key(line.text), 0) + 1
     best: tuple[float, _Line] | None = None
     for pos, line in enumerate(lines):
-        if line.index >= first_prose or line.kind != "text" or not 1 <= len(line.text) <= 64 or (len(line.text) == 1 and not _HAN.match(line.text)):
+        if line.index >= first_prose or line.kind != "text" or len(line.text) > 64:
+            continue
+        if len(line.text) == 1 and not _HAN.match(line.text):  # one character: only a Han title (稻)
             continue
         if "。" in line.text:
             continue
@@ -229,17 +231,13 @@ def _lines(raw: RawFile) -> tuple[list[str], str]:
     return [t for t in (normalise(t) for t in text.split("\n")) if t], hint
 
 
-def _chars(texts: list[str]) -> int:
-    return sum(len(t.replace(" ", "")) for t in texts)
-
-
 def keep_all(raw: RawFile) -> Document:
     """``--keep-all``: every non-empty line is a paragraph; title and metadata are still read."""
     if raw.sections:
         return clean_structured(raw)
     texts, _hint = _lines(raw)
     cleaned = clean(raw)
-    return Document(raw.name, raw.path, raw.sha256, cleaned.meta, texts, removed=Removed(0, 0, _chars(texts)))
+    return Document(raw.name, raw.path, raw.sha256, cleaned.meta, texts, removed=Removed(0, 0, char_count(texts)))
 
 
 _GENERATED_TITLE = re.compile(
@@ -265,7 +263,7 @@ def clean_structured(raw: RawFile) -> Document:
     title = raw.title if _usable_title(raw.title, stem) else (
         first if len(first) <= 64 and not _SENTENCE_END.search(first) else stem)
     meta = Metadata(title=title, author=raw.author)
-    chars = _chars([s.text for s in sections])
+    chars = char_count([s.text for s in sections])
     before = raw.removed or Removed()
     removed = Removed(before.chars, before.lines, max(before.total_chars, chars + before.chars))
     return Document(raw.name, raw.path, raw.sha256, meta, [s.text for s in sections], removed=removed,
@@ -297,7 +295,7 @@ def clean(raw: RawFile) -> Document:
     kept = {x.index for x in body} | {x.index for x in lines if x.kind == "meta"} | ({title.index} if title else set())
     dropped = [x.text for x in lines if x.index not in kept]
     return Document(doc_id=raw.name, path=raw.path, sha256=raw.sha256, meta=meta, paragraphs=paragraphs,
-                    removed=Removed(_chars(dropped), len(dropped), _chars(texts)))
+                    removed=Removed(char_count(dropped), len(dropped), char_count(texts)))
 
 
 def _apply_dateline(paragraphs: list[str], meta: Metadata) -> None:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from .crosslingual import Translator, english_words, is_english
 from .keyword_index import KeywordIndex
-from .script import both_scripts, to_simplified, to_traditional
+from .script import both_scripts, to_simplified
 from .tokenizer import STOPWORDS, Tokenizer
 
 # (answer type, Chinese cue, English cue); the first match wins, so specific cues come first.
@@ -101,7 +101,8 @@ def _as_written(words: list[str], simplified: str, original: str) -> dict[str, s
 
 
 def _forms(word: str, written: dict[str, str]) -> list[str]:
-    return list(dict.fromkeys([written.get(word, word), word, to_traditional(word)]))
+    """The question's own spelling of a (Simplified) word, then the word in both scripts."""
+    return list(dict.fromkeys([written.get(word, word), *both_scripts(word)]))
 
 
 class QueryAnalyzer:

@@ -6,6 +6,11 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 
+def char_count(texts) -> int:
+    """Characters of normalised lines, spaces not counted: what :class:`Removed` counts."""
+    return sum(len(t.replace(" ", "")) for t in texts)
+
+
 @dataclass(frozen=True)
 class Removed:
     """What cleaning took out of one document (characters exclude whitespace)."""

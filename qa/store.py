@@ -192,18 +192,19 @@ def open_index(folder: Path, verify: bool = True) -> HybridIndex:
     is being opened: then the files are missing but the manifest names a newer generation, and
     opening starts again on that one instead of calling the index damaged.
     """
-    for _attempt in range(OPEN_RETRIES):
-        generation = read_manifest(folder)["generation"]
-        try:
-            return _open_generation(folder, verify)
-        except IndexDamaged:
-            if read_manifest(folder)["generation"] == generation:
-                raise  # nothing moved under us: the index really is damaged
-    return _open_generation(folder, verify)
-
-
-def _open_generation(folder: Path, verify: bool) -> HybridIndex:
     manifest = read_manifest(folder)
+    for _attempt in range(OPEN_RETRIES):
+        try:
+            return _open_generation(folder, manifest, verify)
+        except IndexDamaged:
+            latest = read_manifest(folder)
+            if latest["generation"] == manifest["generation"]:
+                raise  # nothing moved under us: the index really is damaged
+            manifest = latest
+    return _open_generation(folder, manifest, verify)
+
+
+def _open_generation(folder: Path, manifest: dict, verify: bool) -> HybridIndex:
     gen = folder / manifest["generation"]
     try:
         if verify:
@@ -476,20 +477,20 @@ FULL_BYTES = 1 << 20
 
 
 def _no_room(exc: OSError, folder: Path) -> bool:
-    if exc.errno in _NO_ROOM:
-        return True
-    try:
-        return shutil.disk_usage(folder).free < FULL_BYTES
-    except OSError:
-        return False
+    free = _free_bytes(folder)
+    return exc.errno in _NO_ROOM or (free is not None and free < FULL_BYTES)
 
 
 def _free(folder: Path) -> str:
+    free = _free_bytes(folder)
+    return "unknown" if free is None else f"{free / 2**20:,.1f} MB"
+
+
+def _free_bytes(folder: Path) -> int | None:
     try:
-        free = shutil.disk_usage(folder).free
+        return shutil.disk_usage(folder).free
     except OSError:
-        return "unknown"
-    return f"{free / 2**20:,.1f} MB"
+        return None
 
 
 def _fsync_tree(folder: Path) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..schema import RawFile, Removed, Section
+from ..schema import RawFile, Removed, Section, char_count
 from .base import Reader, ReadError, structured
 from .layout import Line, Paragraph, join_text, merge_segments, paragraphs, running_lines
 from .ocr import Ocr
@@ -62,8 +62,7 @@ class PdfReader(Reader):
         running = running_lines(pages, heights)
         sections = _sections(pages, running)
         dropped = [pages[p][i].text for p, i in running]
-        total = sum(len(x.text.replace(" ", "")) for lines in pages for x in lines)
-        removed = Removed(sum(len(t.replace(" ", "")) for t in dropped), len(dropped), total)
+        removed = Removed(char_count(dropped), len(dropped), char_count(x.text for lines in pages for x in lines))
         fmt = "pdf" if not ocr_pages else f"pdf ({ocr_pages} pages by OCR)"
         return structured(path, sha256, sections, fmt, title=meta.get("Title", ""), author=meta.get("Author", ""),
                           removed=removed)
