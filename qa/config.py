@@ -115,6 +115,23 @@ class AnswerSettings:
 
 
 @dataclass(frozen=True)
+class StoreSettings:
+    """Where the index lives: local files (FAISS + bm25s) or a Milvus collection (qa/stores/milvus.py)."""
+
+    kind: str = "local"  # local | milvus
+    uri: str = ""  # milvus: a local *.db path (embedded milvus-lite) or http(s)://host:19530
+    collection: str = "qa"  # milvus: the stable name; each build writes <collection>_g<n> and switches to it
+    # milvus: never written to the manifest; `None` reads $QA_MILVUS_TOKEN ("user:password" or an API key)
+    token: str | None = None
+    # milvus: "project" feeds Milvus's BM25 the project's own jieba tokens (whitespace analyzer), so
+    # its ranking equals the local store's; "chinese" lets Milvus cut the raw text with its own
+    # jieba analyzer, so other Milvus clients can search the collection with plain text.
+    analyzer: str = "project"
+    insert_batch: int = 1_000  # rows a Milvus insert call carries
+    timeout_s: float = 20.0  # how long to wait for a Milvus server before saying it is unreachable
+
+
+@dataclass(frozen=True)
 class UploadSettings:
     """Limits on what the web chat accepts in one upload (bounded memory and time)."""
 
@@ -135,6 +152,7 @@ class Settings:
     retrieval: RetrievalSettings = field(default_factory=RetrievalSettings)
     answer: AnswerSettings = field(default_factory=AnswerSettings)
     upload: UploadSettings = field(default_factory=UploadSettings)
+    store: StoreSettings = field(default_factory=StoreSettings)
 
     def with_retrieval(self, **changes: object) -> Settings:
         return replace(self, retrieval=replace(self.retrieval, **changes))

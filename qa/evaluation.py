@@ -182,7 +182,7 @@ def evaluate(assistant, questions: list[Question], mode: str, top_k: int = 10,
     """Run every question through the same path as `qa ask`, encoding questions in one batch."""
     from tqdm import tqdm
 
-    chunks = list(assistant.index.chunks)  # read from disk once, not once per question
+    chunks = list(assistant.index.iter_passages())  # read from the store once, not once per question
     texts = [hit_texts(c) for c in chunks]  # squash each passage once, not once per question
     started = time.perf_counter()
     queries = [assistant.analyzer.run(assistant.prepare(q.question)[0]) for q in questions]

@@ -1,4 +1,4 @@
-"""Keyword search: a BM25 index (bm25s) over jieba tokens, with document frequencies."""
+"""Keyword search: a BM25 index (bm25s) over jieba tokens, with document frequencies (:class:`TermStats`)."""
 
 from __future__ import annotations
 
@@ -7,11 +7,42 @@ import math
 from pathlib import Path
 
 
-class KeywordIndex:
-    def __init__(self, retriever, doc_freq: dict[str, int], size: int) -> None:
-        self._retriever = retriever
+class TermStats:
+    """Document frequencies of a corpus's tokens: what query analysis weighs question words by."""
+
+    FILE = "doc_freq.json"
+
+    def __init__(self, doc_freq: dict[str, int], size: int) -> None:
         self.doc_freq = doc_freq
         self.size = size
+
+    @classmethod
+    def count(cls, tokenised: list[list[str]]) -> TermStats:
+        doc_freq: dict[str, int] = {}
+        for toks in tokenised:
+            for tok in set(toks):
+                doc_freq[tok] = doc_freq.get(tok, 0) + 1
+        return cls(doc_freq, len(tokenised))
+
+    def idf(self, token: str) -> float:
+        """Smoothed inverse document frequency; unseen tokens get the highest value."""
+        return math.log(1 + (self.size + 1) / (self.doc_freq.get(token, 0) + 0.5))
+
+    def save_stats(self, folder: Path) -> None:
+        (folder / self.FILE).write_text(
+            json.dumps({"size": self.size, "doc_freq": self.doc_freq}, ensure_ascii=False), "utf-8"
+        )
+
+    @classmethod
+    def load_stats(cls, folder: Path) -> TermStats:
+        data = json.loads((folder / cls.FILE).read_text("utf-8"))
+        return TermStats(data["doc_freq"], int(data["size"]))
+
+
+class KeywordIndex(TermStats):
+    def __init__(self, retriever, doc_freq: dict[str, int], size: int) -> None:
+        super().__init__(doc_freq, size)
+        self._retriever = retriever
 
     @classmethod
     def build(cls, tokenised: list[list[str]]) -> KeywordIndex:
@@ -20,15 +51,8 @@ class KeywordIndex:
         retriever = bm25s.BM25()
         # bm25s cannot index an empty token list; a lone placeholder keeps row numbers aligned.
         retriever.index([toks or ["\x00"] for toks in tokenised], show_progress=False)
-        doc_freq: dict[str, int] = {}
-        for toks in tokenised:
-            for tok in set(toks):
-                doc_freq[tok] = doc_freq.get(tok, 0) + 1
-        return cls(retriever, doc_freq, len(tokenised))
-
-    def idf(self, token: str) -> float:
-        """Smoothed inverse document frequency; unseen tokens get the highest value."""
-        return math.log(1 + (self.size + 1) / (self.doc_freq.get(token, 0) + 0.5))
+        stats = TermStats.count(tokenised)
+        return cls(retriever, stats.doc_freq, stats.size)
 
     def search(self, tokens: list[str], k: int) -> list[tuple[int, float]]:
         """(row, score) pairs with a positive score, best first."""
@@ -52,15 +76,13 @@ class KeywordIndex:
 
     def save(self, folder: Path) -> None:
         self._retriever.save(str(folder), show_progress=False)
-        (folder / "doc_freq.json").write_text(
-            json.dumps({"size": self.size, "doc_freq": self.doc_freq}, ensure_ascii=False), "utf-8"
-        )
+        self.save_stats(folder)
 
     @classmethod
     def load(cls, folder: Path) -> KeywordIndex:
         import bm25s
 
         retriever = bm25s.BM25.load(str(folder))
-        data = json.loads((folder / "doc_freq.json").read_text("utf-8"))
-        return cls(retriever, data["doc_freq"], int(data["size"]))
+        stats = TermStats.load_stats(folder)
+        return cls(retriever, stats.doc_freq, stats.size)
 

@@ -18,7 +18,8 @@ from .encoders import Encoder, load_encoder
 from .query import Query, QueryAnalyzer
 from .retrieval import HybridRetriever
 from .schema import Answer
-from .store import HybridIndex, open_index
+from .store import open_index
+from .stores.base import SearchIndex
 from .tokenizer import Tokenizer
 
 METHODS = ("rules", "learned")
@@ -40,7 +41,7 @@ class QuestionError(ValueError):
 @dataclass
 class Assistant:
     settings: Settings
-    index: HybridIndex
+    index: SearchIndex
     encoder: Encoder
     analyzer: QueryAnalyzer
     retriever: HybridRetriever
@@ -60,7 +61,7 @@ class Assistant:
             settings,
             index,
             encoder,
-            QueryAnalyzer(tokenizer, index.keyword, Translator()),
+            QueryAnalyzer(tokenizer, index.terms, Translator()),
             HybridRetriever(index, encoder, settings.retrieval),
             _extractor(settings, tokenizer, encoder, models),
         )

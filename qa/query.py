@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 
 from .crosslingual import Translator, english_words, is_english
-from .keyword_index import KeywordIndex
+from .keyword_index import TermStats
 from .script import both_scripts, to_simplified
 from .tokenizer import STOPWORDS, Tokenizer
 
@@ -106,7 +106,7 @@ def _forms(word: str, written: dict[str, str]) -> list[str]:
 
 
 class QueryAnalyzer:
-    def __init__(self, tokenizer: Tokenizer, keyword: KeywordIndex, translator: Translator) -> None:
+    def __init__(self, tokenizer: Tokenizer, keyword: TermStats, translator: Translator) -> None:
         self.tokenizer = tokenizer
         self.keyword = keyword
         self.translator = translator

@@ -15,7 +15,7 @@ from .config import RetrievalSettings
 from .encoders import Encoder
 from .query import Query
 from .schema import Hit
-from .store import HybridIndex
+from .stores.base import SearchIndex
 
 MODES = ("hybrid", "bm25", "dense")
 
@@ -31,7 +31,7 @@ def score_fusion(bm25: dict[int, float], dense: dict[int, float], bm25_share: fl
 
 
 class HybridRetriever:
-    def __init__(self, index: HybridIndex, encoder: Encoder, settings: RetrievalSettings) -> None:
+    def __init__(self, index: SearchIndex, encoder: Encoder, settings: RetrievalSettings) -> None:
         self.index = index
         self.encoder = encoder
         self.settings = settings
@@ -49,20 +49,13 @@ class HybridRetriever:
             raise ValueError(f"unknown retrieval mode '{mode}' (choose from {', '.join(MODES)})")
         top_k = top_k or self.settings.top_k
         depth = max(self.settings.candidates, top_k)
-        rows = self.index.rows_of(doc) if doc is not None else None
         bm25: list[tuple[int, float]] = []
         if mode != "dense":
-            bm25 = self.index.keyword.search(query.tokens, depth) if rows is None else \
-                self.index.keyword.score_rows(query.tokens, rows)[:depth]
+            bm25 = self.index.keyword_search(query.tokens, depth, doc=doc, exclude=exclude)
         dense: list[tuple[int, float]] = []
         if mode != "bm25":
             vector = self.encoder.encode_queries([query.text])[0] if vector is None else vector
-            dense = self.index.vector.search(vector[None, :], depth)[0] if rows is None else \
-                self.index.vector.score_rows(vector, rows)[:depth]
-        if exclude is not None:
-            gone = self.index.rows_of(exclude)
-            bm25 = [(r, v) for r, v in bm25 if r not in gone]
-            dense = [(r, v) for r, v in dense if r not in gone]
+            dense = self.index.vector_search(vector, depth, doc=doc, exclude=exclude)
         return self._fuse(bm25, dense, mode, top_k)
 
     def _fuse(self, bm25: list[tuple[int, float]], dense: list[tuple[int, float]], mode: str,
@@ -83,4 +76,5 @@ class HybridRetriever:
         else:
             scores = score_fusion(dict(bm25), dict(dense), s.bm25_share)
         best = sorted(scores, key=lambda row: -scores[row])[:top_k]
-        return [Hit(self.index.chunks[row], scores[row], bm25_rank.get(row), dense_rank.get(row)) for row in best]
+        chunks = self.index.passages(best)  # one fetch for all of them (one round trip to a server)
+        return [Hit(c, scores[row], bm25_rank.get(row), dense_rank.get(row)) for c, row in zip(chunks, best)]

@@ -132,7 +132,7 @@ def bench_scale(n: int, settings: Settings, work: Path, pool: SentencePool | Non
     retriever = HybridRetriever(index, _Fixed(), settings.retrieval)
     hybrid_ms = _median_ms(lambda i: retriever.run(Query(pool.sentences[asked[i]], False, "other", pool.tokens[asked[i]]),
                                                    vector=queries[i], mode="hybrid"), range(QUERIES))
-    info = index.vector.info
+    info = index.stats()["vector_index"]
     return {
         "n": n,
         "vector_index": info["kind"],

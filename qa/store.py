@@ -19,7 +19,7 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -38,6 +38,7 @@ from .passage_store import FILE as PASSAGES_FILE
 from .passage_store import open_passages, write_passages
 from .readers import ExtractionCache, Readers
 from .schema import Chunk, Document, Removed, Skipped
+from .stores.base import Scored, SearchIndex
 from .tokenizer import Tokenizer, corpus_lexicon
 from .vector_index import VectorIndex
 
@@ -82,8 +83,8 @@ class DocumentInfo:
 
 
 @dataclass
-class HybridIndex:
-    """An opened index: chunks with their keyword and vector indexes (same row numbers)."""
+class HybridIndex(SearchIndex):
+    """The local store, opened: chunks with their keyword and vector indexes (same row numbers)."""
 
     folder: Path
     manifest: dict
@@ -93,8 +94,42 @@ class HybridIndex:
     vector: VectorIndex
 
     @property
-    def model(self) -> str:
-        return self.manifest["encoder"]["name"]
+    def terms(self) -> KeywordIndex:
+        return self.keyword
+
+    @property
+    def size(self) -> int:
+        return len(self.chunks)
+
+    def keyword_search(self, tokens: list[str], k: int, doc: str | None = None,
+                       exclude: str | None = None) -> Scored:
+        hits = self.keyword.search(tokens, k) if doc is None else self.keyword.score_rows(tokens, self.rows_of(doc))[:k]
+        return self._without(hits, exclude)
+
+    def vector_search(self, vector: np.ndarray, k: int, doc: str | None = None,
+                      exclude: str | None = None) -> Scored:
+        hits = self.vector.search(vector[None, :], k)[0] if doc is None else \
+            self.vector.score_rows(vector, self.rows_of(doc))[:k]
+        return self._without(hits, exclude)
+
+    def _without(self, hits: Scored, exclude: str | None) -> Scored:
+        if exclude is None:
+            return hits
+        gone = self.rows_of(exclude)
+        return [(r, v) for r, v in hits if r not in gone]
+
+    def passages(self, rows: list[int]) -> list[Chunk]:
+        return [self.chunks[r] for r in rows]
+
+    def iter_passages(self) -> Iterator[Chunk]:
+        return iter(self.chunks)
+
+    def vectors_by_text(self) -> dict[str, np.ndarray]:
+        return dict(zip((embed_text(c) for c in self.chunks), self.vector.vectors()))
+
+    def stats(self) -> dict:
+        return {"store": "local", "folder": str(self.folder), "passages": self.size,
+                "documents": len(self.documents), "vector_index": self.vector.info}
 
     def rows_of(self, doc_id: str) -> range:
         """Row numbers of one document's passages (a build writes each document's rows together)."""
@@ -110,12 +145,6 @@ class HybridIndex:
             rows[info.doc_id] = range(start, start + info.chunks)
             start += info.chunks
         return rows
-
-    def tokenizer(self) -> Tokenizer:
-        """A tokenizer that cuts questions exactly as the corpus was cut, and loads fast."""
-        lexicon = self.folder / self.manifest["generation"] / "lexicon.txt"
-        total = self.manifest.get("lexicon_total")
-        return Tokenizer(lexicon, total) if total and lexicon.exists() else Tokenizer()
 
 
 @dataclass
@@ -245,7 +274,7 @@ def previous_vectors(folder: Path, encoder: Encoder) -> dict[str, np.ndarray]:
     same = old.manifest["encoder"]["name"] == encoder.name or old.manifest["encoder"]["name"] in encoder.compatible
     if not same or old.manifest["encoder"]["dim"] != encoder.dim:
         return {}
-    return dict(zip((embed_text(c) for c in old.chunks), old.vector.vectors()))
+    return old.vectors_by_text()
 
 
 def prepare(paths: list[Path], keep_everything: bool = False, readers: Readers | None = None
