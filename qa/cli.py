@@ -45,7 +45,24 @@ def _settings(args: argparse.Namespace) -> Settings:
         settings = settings.with_retrieval(top_k=args.top_k)
     if getattr(args, "mode", None) in ("hybrid", "bm25", "dense"):
         settings = settings.with_retrieval(mode=args.mode)
-    return settings
+    return _store_settings(args, settings)
+
+
+def _store_settings(args: argparse.Namespace, settings: Settings) -> Settings:
+    store = settings.store
+    if getattr(args, "store", None):
+        store = replace(store, kind=args.store)
+    if getattr(args, "milvus_uri", None):
+        store = replace(store, uri=args.milvus_uri, kind="milvus" if store.kind == "auto" else store.kind)
+    if getattr(args, "milvus_token", None):
+        store = replace(store, token=args.milvus_token)
+    if getattr(args, "collection", None):
+        store = replace(store, collection=args.collection)
+    if getattr(args, "milvus_analyzer", None):
+        store = replace(store, analyzer=args.milvus_analyzer)
+    if store.kind == "milvus" and not store.uri and getattr(args, "command", "") == "bench":
+        raise CliError("--store milvus needs --milvus-uri (a local file ending in .db, or http://host:19530)")
+    return replace(settings, store=store)
 
 
 # ---------------------------------------------------------------- qa index
@@ -202,6 +219,19 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def store_options(sp: argparse.ArgumentParser) -> None:
+    g = sp.add_argument_group("store", "where the index lives (default: local files; `qa ask/serve/eval` read "
+                                       "the store from the index folder)")
+    g.add_argument("--store", choices=["local", "milvus"], help="local FAISS + BM25 files (default) or Milvus")
+    g.add_argument("--milvus-uri", metavar="URI",
+                   help="a local file ending in .db (embedded Milvus) or http(s)://host:19530 (a server or cluster)")
+    g.add_argument("--milvus-token", metavar="TOKEN",
+                   help="user:password or API key (never saved; `qa ask` reads $QA_MILVUS_TOKEN)")
+    g.add_argument("--collection", metavar="NAME", help="Milvus collection name (default qa)")
+    g.add_argument("--milvus-analyzer", choices=["project", "chinese"],
+                   help="BM25 over the project's jieba tokens (default: same ranking as local) or Milvus's own")
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="qa", description="Cited answers from a folder of Chinese documents.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -221,6 +251,7 @@ def parser() -> argparse.ArgumentParser:
                     help="keep every line: no removal of navigation, notices and footers")
     sp.add_argument("--vector-index", choices=["auto", "flat", "ivf", "hnsw"],
                     help="vector index (default auto: exact up to 50,000 passages, IVF beyond)")
+    store_options(sp)
     sp.add_argument("--quiet", action="store_true", help="no progress bar")
     sp.add_argument("--json", action="store_true", help="print the build report as one JSON object")
     sp.set_defaults(func=cmd_index)
@@ -269,6 +300,7 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--scale-only", action="store_true", help="skip the real corpus")
     sp.add_argument("--out", default="reports/bench", metavar="DIR", help="where the JSON and markdown go")
     sp.add_argument("--json", action="store_true", help="print one JSON object")
+    store_options(sp)
     sp.set_defaults(func=cmd_bench)
 
     sp = sub.add_parser("serve", help="start the web chat")

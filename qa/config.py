@@ -118,7 +118,7 @@ class AnswerSettings:
 class StoreSettings:
     """Where the index lives: local files (FAISS + bm25s) or a Milvus collection (qa/stores/milvus.py)."""
 
-    kind: str = "local"  # local | milvus
+    kind: str = "auto"  # local | milvus | auto: what the index folder's manifest names, local if none
     uri: str = ""  # milvus: a local *.db path (embedded milvus-lite) or http(s)://host:19530
     collection: str = "qa"  # milvus: the stable name; each build writes <collection>_g<n> and switches to it
     # milvus: never written to the manifest; `None` reads $QA_MILVUS_TOKEN ("user:password" or an API key)

@@ -21,7 +21,7 @@ import shutil
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 
@@ -210,6 +210,27 @@ def read_manifest(folder: Path) -> dict:
     return manifest
 
 
+def resolve_store(settings: Settings) -> Settings:
+    """``store.kind`` "auto" becomes the store the index folder already uses (so `qa index` and
+    uploads keep a Milvus index in Milvus), or local for a new folder."""
+    if settings.store.kind != "auto":
+        return settings
+    try:
+        manifest = read_manifest(settings.index_dir)
+    except StoreError:
+        return replace(settings, store=replace(settings.store, kind="local"))
+    if store_kind(manifest) != "milvus":
+        return replace(settings, store=replace(settings.store, kind="local"))
+    kept = manifest["store"]
+    return replace(settings, store=replace(settings.store, kind="milvus", uri=settings.store.uri or kept["uri"],
+                                           collection=kept["collection"], analyzer=kept["analyzer"]))
+
+
+def store_kind(manifest: dict) -> str:
+    """Which store an index folder's manifest names (indexes from before Milvus are local)."""
+    return manifest.get("store", {}).get("kind", "local")
+
+
 #: Opening retries this many times when a rebuild replaced the generation it was opening.
 OPEN_RETRIES = 3
 
@@ -222,6 +243,10 @@ def open_index(folder: Path, verify: bool = True) -> HybridIndex:
     opening starts again on that one instead of calling the index damaged.
     """
     manifest = read_manifest(folder)
+    if store_kind(manifest) == "milvus":
+        from .stores.milvus import open_milvus
+
+        return open_milvus(folder, manifest, verify)
     for _attempt in range(OPEN_RETRIES):
         try:
             return _open_generation(folder, manifest, verify)
@@ -396,42 +421,93 @@ def _build(paths: list[Path], settings: Settings, encoder: Encoder, progress: bo
     documents, skipped, files = prepare(paths, settings.cleaning.keep_all, readers)
     if not documents:
         raise NothingToIndex("no documents to index" + (f" ({len(skipped)} files skipped)" if skipped else ""))
-    chunks: list[Chunk] = []
-    infos: list[DocumentInfo] = []
-    for doc in documents:
-        doc_chunks = chunk(doc, settings.chunking, first_id=len(chunks))
-        chunks.extend(doc_chunks)
-        infos.append(DocumentInfo(doc.doc_id, doc.title, doc.path, len(doc_chunks), doc.meta.as_dict()))
-    texts = [embed_text(c) for c in chunks]
-    partial = folder / PARTIAL_FILE
-    cache = {**partial_vectors(partial, encoder), **previous_vectors(folder, encoder)}
+    corpus = Prepared.of(documents, settings, tokenizer, files, paths)
+    settings = resolve_store(settings)
+    if settings.store.kind == "milvus":
+        from .stores.milvus import write_milvus as write
+    elif settings.store.kind == "local":
+        write = write_local
+    else:
+        raise StoreError(f"unknown store '{settings.store.kind}' (choose local or milvus)")
+    written = write(folder, settings, encoder, corpus, progress, stage)
+    (folder / PARTIAL_FILE).unlink(missing_ok=True)  # now in the index itself
+    if readers.cache is not None:
+        readers.cache.prune()
+    return BuildReport(len(documents), len(corpus.chunks), written.embedded, len(corpus.chunks) - written.embedded,
+                       skipped, time.perf_counter() - started, folder, written.embed_seconds, written.vector_index,
+                       removed=_total_removed(documents),
+                       lossy=[(d.doc_id, d.removed) for d in documents
+                              if d.removed.fraction > settings.cleaning.report_fraction])
+
+
+@dataclass
+class Prepared:
+    """A corpus ready for a store: its passages, their keyword tokens and what the manifest records."""
+
+    chunks: list[Chunk]
+    infos: list[DocumentInfo]
+    tokens: list[list[str]]
+    lexicon: tuple[list[str], int] | None
+    files: list[tuple[str, str]]
+    sources: list[str]
+
+    @classmethod
+    def of(cls, documents: list[Document], settings: Settings, tokenizer: Tokenizer,
+           files: list[tuple[str, str]], paths: list[Path]) -> Prepared:
+        chunks: list[Chunk] = []
+        infos: list[DocumentInfo] = []
+        for doc in documents:
+            doc_chunks = chunk(doc, settings.chunking, first_id=len(chunks))
+            chunks.extend(doc_chunks)
+            infos.append(DocumentInfo(doc.doc_id, doc.title, doc.path, len(doc_chunks), doc.meta.as_dict()))
+        tokens = [tokenizer.tokens(keyword_text(c)) for c in chunks]
+        return cls(chunks, infos, tokens, corpus_lexicon([keyword_text(c) for c in chunks]), files,
+                   [str(p.resolve()) for p in paths])
+
+    def manifest(self, encoder: Encoder, settings: Settings, vector_info: dict) -> dict:
+        return make_manifest(encoder.name, encoder.dim, settings, vector_info, files=self.files,
+                             corpus_fingerprint=fingerprint(self.files, settings), sources=self.sources,
+                             lexicon_total=self.lexicon[1] if self.lexicon else None)
+
+
+@dataclass
+class Written:
+    embedded: int
+    embed_seconds: float
+    vector_index: dict
+
+
+def embed_missing(texts: list[str], cache: dict[str, np.ndarray], encoder: Encoder, settings: Settings,
+                  progress: bool, partial: Path, stage: Callable[[str], None]) -> tuple[np.ndarray, int, float]:
+    """Vectors for ``texts``: from ``cache`` where it has them, embedded otherwise.
+    Returns (vectors, how many were embedded, seconds embedding took)."""
+    cache = {**partial_vectors(partial, encoder), **cache}
     todo = [i for i, t in enumerate(texts) if t not in cache]
-    stage(f"embedding {len(todo)} of {len(chunks)} passages")
-    embed_started = time.perf_counter()
+    stage(f"embedding {len(todo)} of {len(texts)} passages")
+    started = time.perf_counter()
     fresh = _embed([texts[i] for i in todo], encoder, settings.batch_size, progress, partial)
-    embed_seconds = time.perf_counter() - embed_started
+    seconds = time.perf_counter() - started
     vectors = np.zeros((len(texts), encoder.dim), np.float32)
     for i, text in enumerate(texts):
         if text in cache:
             vectors[i] = cache[text]
     vectors[todo] = fresh
+    return vectors, len(todo), seconds
+
+
+def write_local(folder: Path, settings: Settings, encoder: Encoder, corpus: Prepared, progress: bool,
+                stage: Callable[[str], None]) -> Written:
+    """The local store: passages in SQLite, bm25s and FAISS files, one new generation folder."""
+    texts = [embed_text(c) for c in corpus.chunks]
+    vectors, embedded, seconds = embed_missing(texts, previous_vectors(folder, encoder), encoder, settings,
+                                               progress, folder / PARTIAL_FILE, stage)
     stage("building the keyword index")
-    keyword = KeywordIndex.build([tokenizer.tokens(keyword_text(c)) for c in chunks])
-    lexicon = corpus_lexicon([keyword_text(c) for c in chunks])
+    keyword = KeywordIndex.build(corpus.tokens)
     stage("building the vector index")
     vector = VectorIndex.build(vectors, settings.vector_index)
-    manifest = make_manifest(encoder.name, encoder.dim, settings, vector.info, files=files,
-                             corpus_fingerprint=fingerprint(files, settings), sources=[str(p.resolve()) for p in paths],
-                             lexicon_total=lexicon[1] if lexicon else None)
-    _commit(folder, manifest, chunks, infos, keyword, vector, lexicon[0] if lexicon else None)
-    partial.unlink(missing_ok=True)  # now in the index itself
-    if readers.cache is not None:
-        readers.cache.prune()
-    return BuildReport(len(documents), len(chunks), len(todo), len(chunks) - len(todo), skipped,
-                       time.perf_counter() - started, folder, embed_seconds, vector.info,
-                       removed=_total_removed(documents),
-                       lossy=[(d.doc_id, d.removed) for d in documents
-                              if d.removed.fraction > settings.cleaning.report_fraction])
+    _commit(folder, corpus.manifest(encoder, settings, vector.info), corpus.chunks, corpus.infos, keyword, vector,
+            corpus.lexicon[0] if corpus.lexicon else None)
+    return Written(embedded, seconds, vector.info)
 
 
 def _total_removed(documents: list[Document]) -> Removed:
@@ -458,19 +534,36 @@ def make_manifest(encoder_name: str, dim: int, settings: Settings, vector_info: 
 
 def _commit(folder: Path, manifest: dict, chunks: list[Chunk], infos: list[DocumentInfo],
             keyword: KeywordIndex, vector: VectorIndex, lexicon: list[str] | None) -> None:
+    def write(gen: Path) -> None:
+        write_passages(gen / PASSAGES_FILE, chunks)
+        write_documents(gen, infos, lexicon)
+        keyword.save(gen / "bm25")
+        vector.save(gen / "vectors.faiss")
+
+    commit_generation(folder, manifest, write)
+
+
+def write_documents(gen: Path, infos: list[DocumentInfo], lexicon: list[str] | None) -> None:
+    """What every store keeps in its generation folder: the document list and the corpus lexicon."""
+    (gen / "documents.json").write_text(
+        json.dumps([i.__dict__ for i in infos], ensure_ascii=False, indent=1), "utf-8")
+    if lexicon is not None:
+        (gen / "lexicon.txt").write_text("\n".join(lexicon) + "\n", "utf-8")
+
+
+def commit_generation(folder: Path, manifest: dict, write: Callable[[Path], None]) -> str:
+    """Write a new generation folder with ``write``, then switch the manifest to it (atomic).
+
+    Returns the generation's name. A failure before the switch leaves the previous manifest
+    and generation live, and removes what was written.
+    """
     folder.mkdir(parents=True, exist_ok=True)
     generation = f"g-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}-{time.perf_counter_ns() % 10**6}"
     gen = folder / generation
     committed = False
     try:
         gen.mkdir()
-        write_passages(gen / PASSAGES_FILE, chunks)
-        (gen / "documents.json").write_text(
-            json.dumps([i.__dict__ for i in infos], ensure_ascii=False, indent=1), "utf-8")
-        keyword.save(gen / "bm25")
-        vector.save(gen / "vectors.faiss")
-        if lexicon is not None:
-            (gen / "lexicon.txt").write_text("\n".join(lexicon) + "\n", "utf-8")
+        write(gen)
         written = {str(p.relative_to(gen)): p for p in _files_of(gen)}
         manifest = {**manifest, "generation": generation,
                     "checksums": {name: sha256_file(p) for name, p in written.items()},
@@ -494,6 +587,7 @@ def _commit(folder: Path, manifest: dict, chunks: list[Chunk], infos: list[Docum
         if not committed:
             shutil.rmtree(gen, ignore_errors=True)  # the space it took is given back
     _remove_old_generations(folder, keep=generation)
+    return generation
 
 
 #: Write errors that mean the device cannot take the index: full, over quota, read-only.
@@ -547,4 +641,5 @@ def is_current(paths: list[Path], settings: Settings) -> bool:
     found, _ = find_files(paths)
     # Hashes only: reading a PDF or running OCR just to learn nothing changed would take minutes.
     files = [(path.name, file_digest(path)) for path in found]
-    return manifest.get("fingerprint") == fingerprint(files, settings) and manifest["encoder"]["name"] == settings.model
+    return (manifest.get("fingerprint") == fingerprint(files, settings) and manifest["encoder"]["name"] == settings.model
+            and settings.store.kind in ("auto", store_kind(manifest)))
