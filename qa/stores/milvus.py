@@ -226,7 +226,14 @@ class MilvusIndex(SearchIndex):
                 "passages": self.size, "documents": len(self.documents), "vector_index": self.manifest["vector_index"]}
 
     def close(self) -> None:
+        """Close the connection; for embedded Milvus also stop this process's milvus-lite server
+        for the file, so that another process (a `qa index`) may open it."""
         self.client.close()
+        uri = self.manifest["store"]["uri"]
+        if is_local(uri):
+            from milvus_lite.server_manager import server_manager_instance
+
+            server_manager_instance.release_server(uri)
 
 
 def _chunk(row: dict) -> Chunk:
