@@ -49,6 +49,14 @@ def folder_mb(folder: Path) -> float:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) / 2**20
 
 
+def _embedded_db_mb(settings: Settings) -> float:
+    """Size of embedded Milvus's file (the passages and indexes live there, not in the index folder)."""
+    store = settings.store
+    if store.kind != "milvus" or not Path(store.uri).is_file():
+        return 0.0
+    return Path(store.uri).stat().st_size / 2**20
+
+
 def read_questions(path: Path | None, limit: int) -> list[str]:
     if path is None or not path.exists():
         return ["温州后进支部转化了多少个"]
@@ -67,7 +75,7 @@ def bench_corpus(paths: list[Path], questions_file: Path | None, settings: Setti
     index_dir = work / "index"
     python = [sys.executable, "-m", "qa.cli"]
     build_cmd = python + ["index", *map(str, paths), "--index-dir", str(index_dir), "--model", settings.model,
-                          "--threads", str(settings.encoder.threads), "--json"]
+                          "--threads", str(settings.encoder.threads), "--json", *store_arguments(settings)]
     wall, build_rss, out = _child_peak(build_cmd)
     report = json.loads(out.strip().splitlines()[-1])
     questions = read_questions(questions_file, n_questions)
@@ -95,9 +103,31 @@ def bench_corpus(paths: list[Path], questions_file: Path | None, settings: Setti
         "peak_rss_mb": round(max(build_rss, ask_rss), 1),
         "index_peak_rss_mb": round(build_rss, 1),
         "ask_peak_rss_mb": round(ask_rss, 1),
-        "index_mb": round(folder_mb(index_dir), 2),
+        "index_mb": round(folder_mb(index_dir) + _embedded_db_mb(settings), 2),
         "vector_index": report["vector_index"],
     }
+
+
+def store_arguments(settings: Settings) -> list[str]:
+    """`qa index` options that put the index in the store ``settings`` name."""
+    store = settings.store
+    if store.kind != "milvus":
+        return ["--store", "local"]
+    return ["--store", "milvus", "--milvus-uri", store.uri, "--collection", store.collection,
+            "--milvus-analyzer", store.analyzer]
+
+
+def bench_store(settings: Settings, work: Path, name: str) -> Settings:
+    """The store a bench run writes to: embedded Milvus in the bench's own temporary folder unless
+    a server URI was given (then collection ``qa_bench_<name>`` there)."""
+    store = settings.store
+    if store.kind != "milvus":
+        return replace(settings, store=replace(store, kind="local"))
+    from .stores.milvus import is_local
+
+    if not store.uri or is_local(store.uri):
+        return replace(settings, store=replace(store, uri=str(work / f"{name}.db")))
+    return replace(settings, store=replace(store, collection=f"qa_bench_{name}"))
 
 
 def warm_latency(settings: Settings, questions: list[str]) -> dict:
@@ -134,10 +164,10 @@ def markdown(result: dict) -> str:
     lines = [f"# qa bench — {result['corpus']}", ""]
     if result.get("passages") is not None:
         lines += [
-            "| corpus | passages | index passages/s | embed passages/s | cold ask s | hybrid p50 ms | hybrid p95 ms "
-            "| bm25 p50 ms | dense p50 ms | peak RSS MB | index MB |",
-            "|---|---|---|---|---|---|---|---|---|---|---|",
-            f"| {result['corpus']} | {result['passages']} | {result['index_passages_per_s']} | "
+            "| store | corpus | passages | index passages/s | embed passages/s | cold ask s | hybrid p50 ms "
+            "| hybrid p95 ms | bm25 p50 ms | dense p50 ms | peak RSS MB | index MB |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|",
+            f"| {result.get('store', 'local')} | {result['corpus']} | {result['passages']} | {result['index_passages_per_s']} | "
             f"{result['embed_passages_per_s']} | {result['cold_ask_s']} | {result['query_p50_ms']} | "
             f"{result['query_p95_ms']} | {result['modes']['bm25']['p50_ms']} | {result['modes']['dense']['p50_ms']} | "
             f"{result['peak_rss_mb']} | {result['index_mb']} |",
@@ -145,12 +175,12 @@ def markdown(result: dict) -> str:
         ]
     for s in result.get("scales") or []:
         lines += [f"## synthetic scale: {s['n']:,} passages", "",
-                  "| vector index | recall@10 | vector p50 ms | keyword p50 ms | hybrid p50 ms | open s | "
-                  "add one doc s | build s | peak RSS MB |",
-                  "|---|---|---|---|---|---|---|---|---|",
-                  f"| {s['vector_index']} {s['vector_params']} | {s['vector_recall_at_10']} | {s['vector_p50_ms']} | "
+                  "| store | vector index | recall@10 | vector p50 ms | keyword p50 ms | hybrid p50 ms | open s | "
+                  "add one doc s | build s | peak RSS MB | server peak RSS MB |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|",
+                  f"| {s.get('store', 'local')} | {s['vector_index']} {s['vector_params']} | {s['vector_recall_at_10']} | {s['vector_p50_ms']} | "
                   f"{s['keyword_p50_ms']} | {s['hybrid_p50_ms']} | {s['open_s']} | {s['add_one_doc_s']} | "
-                  f"{s['build_s']} | {s['peak_rss_mb']} |", ""]
+                  f"{s['build_s']} | {s['peak_rss_mb']} | {s.get('server_peak_rss_mb')} |", ""]
     return "\n".join(lines)
 
 
@@ -169,16 +199,19 @@ def run_cli(args, settings: Settings) -> int:
                 if not path.exists():
                     raise FileNotFoundError(f"no such corpus: {path}")
             print(f"… indexing and asking on {args.corpus}", file=sys.stderr)
-            result = bench_corpus(paths, questions, settings, Path(tmp), n_questions=args.questions_limit)
+            result = bench_corpus(paths, questions, bench_store(settings, Path(tmp), "corpus"), Path(tmp),
+                                  n_questions=args.questions_limit)
+            result["store"] = settings.store.kind if settings.store.kind == "milvus" else "local"
         scales = []
         pool = sentence_pool(settings) if args.scale else None  # embedded once for every size
         for n in args.scale or []:
             print(f"… synthetic corpus of {n:,} passages", file=sys.stderr)
-            scales.append(bench_scale(n, settings, Path(tmp) / f"scale-{n}", pool))
+            scales.append(bench_scale(n, bench_store(settings, Path(tmp), f"scale_{n}"), Path(tmp) / f"scale-{n}", pool))
             shutil.rmtree(Path(tmp) / f"scale-{n}", ignore_errors=True)
     result["scale"] = scales[-1] if scales else None
     result["scales"] = scales
-    stem = f"bench-{Path(args.corpus).name}" + (f"-scale-{'-'.join(map(str, args.scale))}" if args.scale else "")
+    stem = f"bench-{Path(args.corpus).name}" + (f"-scale-{'-'.join(map(str, args.scale))}" if args.scale else "") \
+        + ("-milvus" if settings.store.kind == "milvus" else "")
     (out_dir / f"{stem}.json").write_text(json.dumps(result, ensure_ascii=False, indent=1), "utf-8")
     (out_dir / f"{stem}.md").write_text(markdown(result) + "\n", "utf-8")
     if args.json:

@@ -60,8 +60,6 @@ def _store_settings(args: argparse.Namespace, settings: Settings) -> Settings:
         store = replace(store, collection=args.collection)
     if getattr(args, "milvus_analyzer", None):
         store = replace(store, analyzer=args.milvus_analyzer)
-    if store.kind == "milvus" and not store.uri and getattr(args, "command", "") == "bench":
-        raise CliError("--store milvus needs --milvus-uri (a local file ending in .db, or http://host:19530)")
     return replace(settings, store=store)
 
 

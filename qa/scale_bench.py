@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import resource
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
 
@@ -89,61 +89,125 @@ def _median_ms(run, items) -> float:
     return float(np.median(times))
 
 
+class _FixedEncoder:
+    """Stands in for the model: every passage vector is handed over ready-made."""
+
+    compatible = frozenset()
+
+    def __init__(self, name: str, dim: int) -> None:
+        self.name, self.dim = name, dim
+
+    def encode_passages(self, texts):  # pragma: no cover - every vector is given
+        raise AssertionError("the synthetic corpus embeds nothing")
+
+
+def synthetic_corpus(n: int, ids: np.ndarray, pool: SentencePool):
+    """Passages of 20 per document, with their tokens, in the shape a store writes."""
+    from .store import DocumentInfo, Prepared
+
+    chunks = [Chunk(i, f"synthetic-{i // 20}", "synthetic", i % 20 + 1, 0, 0, "".join(pool.sentences[s] for s in row))
+              for i, row in enumerate(ids.tolist())]
+    tokens = [[t for s in row for t in pool.tokens[s]] for row in ids.tolist()]
+    docs = [DocumentInfo(f"synthetic-{d}", "synthetic", "", min(20, n - 20 * d)) for d in range((n + 19) // 20)]
+    return Prepared(chunks, docs, tokens, None, [], [])
+
+
+def _write(work: Path, settings: Settings, corpus, vectors: np.ndarray) -> dict:
+    """Write the synthetic corpus into the configured store; returns the vector index's info."""
+    from .keyword_index import KeywordIndex
+    from .store import _commit, embed_text
+    from .vector_index import VectorIndex
+
+    encoder = _FixedEncoder(settings.model, int(vectors.shape[1]))
+    if settings.store.kind == "milvus":
+        from .stores.milvus import stop_embedded, write_milvus
+
+        known = dict(zip((embed_text(c) for c in corpus.chunks), vectors))
+        info = write_milvus(work, replace(settings, index_dir=work), encoder, corpus, False, lambda _m: None,
+                            known_vectors=known).vector_index
+        stop_embedded(settings.store.uri)  # so that opening starts embedded Milvus afresh, as `qa ask` does
+        return info
+    vector = VectorIndex.build(vectors, settings.vector_index)
+    keyword = KeywordIndex.build(corpus.tokens)
+    _commit(work, corpus.manifest(encoder, settings, vector.info), corpus.chunks, corpus.infos, keyword, vector, None)
+    return vector.info
+
+
+def _add_one_document(work: Path, settings: Settings, corpus, vectors: np.ndarray, pool: SentencePool) -> float | None:
+    """Seconds to add one 20-passage document to the index (Milvus: incremental; local: not yet)."""
+    if settings.store.kind != "milvus":
+        return None  # the local store rebuilds its files; incremental segments are still to come
+    from .store import DocumentInfo, Prepared
+
+    extra = [replace(c, chunk_id=len(corpus.chunks) + i, doc_id="added-document") for i, c in enumerate(corpus.chunks[:20])]
+    grown = Prepared(corpus.chunks + extra, corpus.infos + [DocumentInfo("added-document", "added", "", 20)],
+                     corpus.tokens + corpus.tokens[:20], None, [], [])
+    started = time.perf_counter()
+    _write(work, settings, grown, np.concatenate([vectors, vectors[:20]]))
+    return time.perf_counter() - started
+
+
+def _server_peak_mb() -> float | None:
+    """Peak RSS of embedded Milvus's server (milvus-lite runs it as a child process)."""
+    import os
+
+    peak = None
+    for child in Path("/proc").glob("[0-9]*"):
+        try:
+            if (child / "comm").read_text().strip() == "milvus" and \
+                    int((child / "stat").read_text().split()[3]) == os.getpid():
+                line = next(x for x in (child / "status").read_text().splitlines() if x.startswith("VmHWM"))
+                peak = max(peak or 0.0, int(line.split()[1]) / 1024)
+        except (OSError, ValueError, StopIteration):
+            continue
+    return round(peak, 1) if peak is not None else None
+
+
 def bench_scale(n: int, settings: Settings, work: Path, pool: SentencePool | None = None) -> dict:
+    """Build a synthetic corpus of ``n`` passages in the configured store, open it as `qa ask`
+    does, and measure it through the store interface: the same table for every store."""
     import faiss
 
-    from .keyword_index import KeywordIndex
     from .query import Query
     from .retrieval import HybridRetriever
-    from .store import DocumentInfo, _commit, make_manifest, open_index
-    from .vector_index import VectorIndex, recall_at_k
+    from .store import open_index, resolve_store
+    from .vector_index import recall_at_k
 
+    settings = resolve_store(replace(settings, index_dir=work))
     pool = pool or sentence_pool(settings)
     ids, vectors = synthetic(n, pool)
+    corpus = synthetic_corpus(n, ids, pool)
     started = time.perf_counter()
-    vector = VectorIndex.build(vectors, settings.vector_index)
-    vector_build = time.perf_counter() - started
-    keyword = KeywordIndex.build([[t for s in row for t in pool.tokens[s]] for row in ids.tolist()])
+    _write(work, settings, corpus, vectors)
     build_s = time.perf_counter() - started
+    t = time.perf_counter()
+    index = open_index(work)
+    open_s = time.perf_counter() - t
 
     rng = np.random.default_rng(7)
     asked = rng.integers(0, len(pool.sentences), QUERIES)
     queries = _noisy(pool.query_vectors[asked], pool.noise_basis, rng)
     _, truth = faiss.knn(queries, vectors, 10, metric=faiss.METRIC_INNER_PRODUCT)
-    recall = recall_at_k([[row for row, _ in hits] for hits in vector.search(queries, 10)], truth)
-    vector_ms = _median_ms(lambda q, search=vector.search: search(q[None, :], 10), queries)
-    keyword_ms = _median_ms(lambda s, search=keyword.search: search(pool.tokens[s], settings.retrieval.candidates), asked)
-
-    # Write it as a real index and open it the way `qa ask` does.
-    chunks = [Chunk(i, f"synthetic-{i // 20}", "synthetic", i % 20 + 1, 0, 0, "".join(pool.sentences[s] for s in row))
-              for i, row in enumerate(ids.tolist())]
-    docs = [DocumentInfo(f"synthetic-{d}", "synthetic", "", min(20, n - 20 * d)) for d in range((n + 19) // 20)]
-    manifest = make_manifest(settings.model, int(vectors.shape[1]), settings, vector.info, files=[],
-                             corpus_fingerprint="synthetic", sources=[], lexicon_total=None)
-    _commit(work, manifest, chunks, docs, keyword, vector, None)
-    del chunks, docs, keyword, vector
-    t = time.perf_counter()
-    index = open_index(work)
-    open_s = time.perf_counter() - t
-
-    class _Fixed:  # hands the pre-made question vector to the retriever
-        name, dim, compatible = settings.model, int(vectors.shape[1]), frozenset()
-
-    retriever = HybridRetriever(index, _Fixed(), settings.retrieval)
+    recall = recall_at_k([[row for row, _ in index.vector_search(q, 10)] for q in queries], truth)
+    vector_ms = _median_ms(lambda q: index.vector_search(q, 10), queries)
+    keyword_ms = _median_ms(lambda s: index.keyword_search(pool.tokens[s], settings.retrieval.candidates), asked)
+    retriever = HybridRetriever(index, _FixedEncoder(settings.model, int(vectors.shape[1])), settings.retrieval)
     hybrid_ms = _median_ms(lambda i: retriever.run(Query(pool.sentences[asked[i]], False, "other", pool.tokens[asked[i]]),
                                                    vector=queries[i], mode="hybrid"), range(QUERIES))
     info = index.stats()["vector_index"]
+    add_one = _add_one_document(work, settings, corpus, vectors, pool)
     return {
         "n": n,
+        "store": settings.store.kind,
         "vector_index": info["kind"],
-        "vector_params": {k: v for k, v in info.items() if k not in ("kind", "recall_at_10")},
+        "vector_params": {k: v for k, v in info.items() if k not in ("kind", "recall_at_10", "passages", "index_type")},
         "vector_recall_at_10": round(recall, 4),
         "vector_p50_ms": round(vector_ms, 3),
         "keyword_p50_ms": round(keyword_ms, 2),
         "hybrid_p50_ms": round(hybrid_ms, 2),
         "open_s": round(open_s, 3),
-        "add_one_doc_s": None,  # a full rebuild today; incremental segments are still to come
+        "add_one_doc_s": None if add_one is None else round(add_one, 2),
         "build_s": round(build_s, 1),
-        "vector_build_s": round(vector_build, 1),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "server_peak_rss_mb": _server_peak_mb(),
     }

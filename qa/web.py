@@ -113,8 +113,9 @@ class ChatService:
                     (uploads / path.name).unlink(missing_ok=True)
                 return f"✗ nothing added: {exc}"
             fresh = Assistant.open(self.settings, encoder=self.assistant.encoder)
-            with self._lock:
-                self.assistant = fresh
+            with self._lock:  # no question is running on the old index now: release its connection
+                old, self.assistant = self.assistant, fresh
+                old.index.close()
         messages.insert(0, f"✓ added {len(accepted)} file(s): {report.embedded} new passages embedded, "
                            f"{report.documents} documents in the index")
         return "\n".join(messages)

@@ -146,6 +146,7 @@ def test_kill_9_during_a_milvus_build_leaves_a_working_index(template, encoder, 
     collection): the index opens and answers, and the next build clears what the killed one left."""
     from qa.pipeline import Assistant
     from qa.store import open_index
+    from qa.stores.milvus import stop_embedded
 
     corpus = tmp_path / "corpus"
     shutil.copytree(SEEDS, corpus)
@@ -176,13 +177,15 @@ def test_kill_9_during_a_milvus_build_leaves_a_working_index(template, encoder, 
         assert answer.text == "581个" and answer.cited.hit.chunk.doc_id == WENZHOU, point
         assert assistant.index.size == len(list(assistant.index.iter_passages())), point  # no half-inserted rows
         assistant.index.close()
+        stop_embedded(str(uri))  # the next build is another process
         subprocess.run(_index_command(corpus, folder, uri) + extra, check=True, capture_output=True)
         index = open_index(folder)
         assert len(index.documents) == 6
         rows = index.client.query(index.collection, filter="id >= 0", output_fields=["id"])
         assert len(rows) == index.size, point  # stray rows of the killed build are gone
+        assert len(_collections(uri)) == 1, point
         index.close()
-        assert len(_collections(uri)) == 1, point  # and so is a collection it created
+        stop_embedded(str(uri))  # and so is a collection it created
     print("build seconds:", whole, "documents after each kill:", outcomes)
     assert 5 in outcomes and 6 in outcomes  # kills landed both before and after the commit point
 
@@ -248,3 +251,32 @@ def test_a_local_uri_must_name_a_db_file(tmp_path):
 
     with pytest.raises(StoreError, match=r"ends in \.db"):
         connect(str(tmp_path / "folder"))
+
+
+@pytest.mark.slow
+def test_a_web_upload_goes_into_the_milvus_collection(template, encoder, tmp_path):
+    from qa.pipeline import Assistant
+    from qa.web import ChatService
+
+    folder, _ = copy_index(template, tmp_path)
+    settings = replace(Settings(), index_dir=folder)  # store "auto": the folder's manifest says Milvus
+    service = ChatService(settings, Assistant.open(settings, encoder=encoder))
+    upload = tmp_path / "longquan.txt"
+    upload.write_text(NEW_DOC, "utf-8")
+    message = service.add_files([str(upload)])
+    assert message.startswith("✓ added 1 file(s): 1 new passages embedded, 6 documents"), message
+    assert service.assistant.index.stats()["store"] == "milvus"
+    answer = service.ask("龙泉镇新建了多少座文化礼堂")
+    assert answer.text.startswith("73") and answer.cited.hit.chunk.doc_id == "longquan.txt"
+    assert service.ask("温州后进支部转化了多少个").text == "581个"
+
+
+@pytest.mark.slow
+def test_moving_an_index_from_milvus_back_to_local_embeds_nothing(template, encoder, tmp_path):
+    from qa.store import build, open_index
+
+    folder, _ = copy_index(template, tmp_path)
+    settings = replace(Settings(), index_dir=folder, store=StoreSettings(kind="local"))
+    report = build([SEEDS], settings, encoder, progress=False)
+    assert report.embedded == 0 and report.reused == report.chunks
+    assert open_index(folder).stats()["store"] == "local"

@@ -28,6 +28,7 @@ import logging
 import math
 import os
 import time
+import uuid
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -104,7 +105,9 @@ def connect(uri: str, token: str | None = None, timeout: float = 20.0):
         uri = str(path.resolve())
     token = os.environ.get(TOKEN_ENV, "") if token is None else token
     try:
-        return MilvusClient(uri=uri, token=token, timeout=timeout)
+        # Its own connection: pymilvus shares one per URI otherwise, and closing any client
+        # would close it under every other index open on that URI (the web app's old and new).
+        return MilvusClient(uri=uri, token=token, timeout=timeout, alias=f"qa-{uuid.uuid4().hex}")
     except Exception as exc:
         raise explain(exc, uri) from exc
 
@@ -226,14 +229,17 @@ class MilvusIndex(SearchIndex):
                 "passages": self.size, "documents": len(self.documents), "vector_index": self.manifest["vector_index"]}
 
     def close(self) -> None:
-        """Close the connection; for embedded Milvus also stop this process's milvus-lite server
-        for the file, so that another process (a `qa index`) may open it."""
+        """Close this index's connection (embedded Milvus keeps running: see :func:`stop_embedded`)."""
         self.client.close()
-        uri = self.manifest["store"]["uri"]
-        if is_local(uri):
-            from milvus_lite.server_manager import server_manager_instance
 
-            server_manager_instance.release_server(uri)
+
+def stop_embedded(uri: str) -> None:
+    """Stop this process's embedded Milvus for ``uri`` so that another process may open the file.
+    Every index opened on it here must be closed first."""
+    if is_local(uri):
+        from milvus_lite.server_manager import server_manager_instance
+
+        server_manager_instance.release_server(uri)
 
 
 def _chunk(row: dict) -> Chunk:
@@ -420,9 +426,9 @@ def _uri_of(store: StoreSettings) -> str:
 
 
 def write_milvus(folder: Path, settings: Settings, encoder: Encoder, corpus: Prepared, progress: bool,
-                 stage: Callable[[str], None]) -> Written:
+                 stage: Callable[[str], None], known_vectors: dict[str, np.ndarray] | None = None) -> Written:
     """Bring the collection to ``corpus``: insert new and changed documents, then commit, then delete
-    what they replace."""
+    what they replace. ``known_vectors`` (embedded text → vector) spares the encoder those texts."""
     store = settings.store
     if store.analyzer not in ANALYZERS:
         raise StoreError(f"unknown Milvus analyzer '{store.analyzer}' (choose {', '.join(ANALYZERS)})")
@@ -451,7 +457,9 @@ def write_milvus(folder: Path, settings: Settings, encoder: Encoder, corpus: Pre
     shas = [document_sha(corpus.chunks[s.start : s.stop]) for s in spans]
     kept = {info.doc_id for info, sha in zip(corpus.infos, shas) if before.get(info.doc_id, {}).get("sha") == sha}
     todo = [i for span, info in zip(spans, corpus.infos) if info.doc_id not in kept for i in span]
-    cache = {} if reuse else previous_vectors(folder, encoder)  # a new collection reuses the old one's vectors
+    cache = dict(known_vectors or {})
+    if not reuse:  # a new collection reuses the old one's vectors
+        cache.update(previous_vectors(folder, encoder))
     from ..store import PARTIAL_FILE
 
     vectors, embedded, seconds = embed_missing([embed_text(corpus.chunks[i]) for i in todo], cache, encoder,
@@ -477,6 +485,7 @@ def write_milvus(folder: Path, settings: Settings, encoder: Encoder, corpus: Pre
         client.drop_collection(previous.collection)
     _point_alias(client, store.collection, collection, uri)
     (folder / PENDING_FILE).unlink(missing_ok=True)
+    client.close()
     return Written(embedded, seconds, vector_info)
 
 
