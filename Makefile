@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/pip install --disable-pip-version-check -q -c constraints.txt
 
-.PHONY: setup setup-test run test index eval cmrc drcd cjrc cmrc-index drcd-index cjrc-index fit-answers bench bench-1m bench-ocr lint clean screenshots
+.PHONY: setup setup-test run test index eval cmrc drcd cjrc cmrc-index drcd-index cjrc-index fit-answers bench bench-1m bench-milvus bench-ocr lint clean screenshots
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -75,6 +75,12 @@ bench: setup
 # The million-passage figures (several minutes, about 6 GB of memory).
 bench-ocr: setup  # OCR pages/s and characters recognised on synthetic A4 scans
 	$(BIN)/python -m qa.ocr_bench --pages 10
+
+# The same tables on embedded Milvus (milvus-lite), beside the local store's (README, "The Milvus store").
+bench-milvus: setup
+	$(PIP) -e ".[milvus]"
+	$(BIN)/qa bench seeds --store milvus --out reports/bench
+	$(BIN)/qa bench --store milvus --scale-only --scale 100000 --out reports/bench
 
 bench-1m: setup
 	$(BIN)/qa bench --scale-only --scale 1000000 --out reports/bench

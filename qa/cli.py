@@ -81,8 +81,12 @@ def cmd_index(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(report.to_json(), ensure_ascii=False))
         return 0
+    from .store import read_manifest
+
+    store = read_manifest(report.folder).get("store")
+    where = f" (Milvus collection {store['live']} at {store['uri']})" if store else ""
     print(f"indexed {report.documents} documents into {report.chunks} passages in {report.seconds:.1f} s "
-          f"({report.embedded} embedded, {report.reused} reused) → {report.folder}")
+          f"({report.embedded} embedded, {report.reused} reused) → {report.folder}{where}")
     _print_cleaning(report, settings)
     for item in report.skipped:
         print(f"skipped {item.path}: {item.reason}", file=sys.stderr)

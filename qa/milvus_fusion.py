@@ -20,7 +20,7 @@ from .config import Settings, go_offline
 from .evaluation import is_hit, read_questions
 
 
-def _milvus_ranked(assistant, query, vector, ranker, depth: int, k: int) -> list[int]:
+def _milvus_ranked(assistant, query, vector, make_ranker, depth: int, k: int) -> list[int]:
     from pymilvus import AnnSearchRequest
 
     index = assistant.index
@@ -31,7 +31,7 @@ def _milvus_ranked(assistant, query, vector, ranker, depth: int, k: int) -> list
     if known:
         requests.insert(0, AnnSearchRequest(data=[" ".join(known)], anns_field="sparse",
                                             param={"metric_type": "BM25"}, limit=depth, expr=expr))
-    result = index.client.hybrid_search(index.collection, requests, ranker, limit=k)
+    result = index.client.hybrid_search(index.collection, requests, make_ranker(len(requests)), limit=k)
     return [int(hit["id"]) for hit in result[0]]
 
 
@@ -48,7 +48,10 @@ def compare(questions_path: Path, settings: Settings, k: int = 10) -> dict[str, 
     queries = [assistant.analyzer.run(assistant.prepare(q.question)[0]) for q in questions]
     vectors = assistant.retriever.encode(queries)
     r = settings.retrieval
-    rankers = {"milvus-rrf": RRFRanker(r.rrf_k), "milvus-weighted": WeightedRanker(r.bm25_share, 1 - r.bm25_share)}
+    # A question with no corpus word has the dense request alone (one weight then).
+    rankers = {"milvus-rrf": lambda _n: RRFRanker(r.rrf_k),
+               "milvus-weighted": lambda n: WeightedRanker(r.bm25_share, 1 - r.bm25_share) if n == 2 else
+               WeightedRanker(1.0)}
     ranks: dict[str, list[int | None]] = {name: [] for name in ["project", *rankers]}
     for question, query, vector in zip(questions, queries, vectors):
         orders = {"project": [h.chunk.chunk_id for h in assistant.retriever.run(query, vector=vector, top_k=k)]}

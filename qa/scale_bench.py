@@ -195,6 +195,7 @@ def bench_scale(n: int, settings: Settings, work: Path, pool: SentencePool | Non
     hybrid_ms = _median_ms(lambda i: retriever.run(Query(pool.sentences[asked[i]], False, "other", pool.tokens[asked[i]]),
                                                    vector=queries[i], mode="hybrid"), range(QUERIES))
     info = index.stats()["vector_index"]
+    server_mb = _server_peak_mb()  # the server as opened and asked, before the next write restarts it
     add_one = _add_one_document(work, settings, corpus, vectors, pool)
     return {
         "n": n,
@@ -209,5 +210,5 @@ def bench_scale(n: int, settings: Settings, work: Path, pool: SentencePool | Non
         "add_one_doc_s": None if add_one is None else round(add_one, 2),
         "build_s": round(build_s, 1),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-        "server_peak_rss_mb": _server_peak_mb(),
+        "server_peak_rss_mb": server_mb,
     }

@@ -241,7 +241,8 @@ def test_errors_name_what_to_do():
     with pytest.raises(StoreError, match="FLAT and IVF_FLAT only"):
         vector_index_plan(10, True, VectorIndexSettings(kind="hnsw"))
     assert vector_index_plan(10, True, VectorIndexSettings())["index_type"] == "FLAT"
-    assert vector_index_plan(200_000, True, VectorIndexSettings())["index_type"] == "IVF_FLAT"
+    assert vector_index_plan(200_000, True, VectorIndexSettings())["index_type"] == "FLAT"  # lite's IVF: see plan
+    assert vector_index_plan(200_000, True, VectorIndexSettings(kind="ivf"))["index_type"] == "IVF_FLAT"
     assert vector_index_plan(200_000, False, VectorIndexSettings())["index_type"] == "HNSW"
 
 

@@ -273,11 +273,13 @@ def open_milvus(folder: Path, manifest: dict, verify: bool = True) -> MilvusInde
 
 # ---------------------------------------------------------------- building
 def vector_index_plan(n: int, local: bool, settings: VectorIndexSettings) -> dict:
-    """The Milvus vector index for ``n`` passages, with the same thresholds as the local store:
-    exact (FLAT) up to ``exact_max``, then IVF_FLAT embedded (milvus-lite has no HNSW) or HNSW on a server."""
+    """The Milvus vector index for ``n`` passages. On a server, the local store's threshold:
+    exact (FLAT) up to ``exact_max``, HNSW beyond. Embedded Milvus stays exact at every size:
+    milvus-lite 2.5.1's IVF_FLAT (it has no HNSW) ignores ``nprobe`` — recall@10 0.57 on the
+    100k synthetic corpus, the same at 1 probe or all of them (README, "The Milvus store")."""
     kind = settings.kind
     if kind == "auto":
-        kind = "flat" if n <= settings.exact_max else ("ivf" if local else "hnsw")
+        kind = "flat" if local or n <= settings.exact_max else "hnsw"
     if kind == "flat":
         return {"kind": "flat", "index_type": "FLAT", "params": {}, "search_params": {}}
     if kind == "ivf":
