@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/pip install --disable-pip-version-check -q -c constraints.txt
 
-.PHONY: setup setup-test run test index eval cmrc drcd cjrc cmrc-index drcd-index cjrc-index fit-answers bench bench-1m bench-milvus bench-ocr lint clean screenshots
+.PHONY: setup setup-test run test index eval cmrc drcd cjrc cmrc-index drcd-index cjrc-index fit-answers bench bench-1m bench-milvus bench-ocr soak lint clean screenshots
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -81,6 +81,10 @@ bench-milvus: setup
 	$(PIP) -e ".[milvus]"
 	$(BIN)/qa bench seeds --store milvus --out reports/bench
 	$(BIN)/qa bench --store milvus --scale-only --scale 100000 --out reports/bench
+
+# 10,000 questions from 8 API callers on loopback: latency and server memory every 1,000 (CI runs 800).
+soak: index
+	$(BIN)/python -m qa.soak --questions 10000 --callers 8 --every 1000 --json reports/soak.json
 
 bench-1m: setup
 	$(BIN)/qa bench --scale-only --scale 1000000 --out reports/bench

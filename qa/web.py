@@ -28,6 +28,7 @@ EXAMPLES = [
     "秀洲党员服务中心总面积多少平方米？",
     "How many backward Party branches have been transformed in Wenzhou?",
 ]
+UPLOADS_DIR = "uploads"  # inside the index folder: the copies of uploaded files the index is built from
 UPLOAD_TYPES = sorted(SUPPORTED)
 UPLOAD_LABEL = ("text · HTML · PDF (scans by OCR) · Word · Excel/CSV · PowerPoint · EPUB · images · "
                 ".doc/.xls/.ppt with LibreOffice")
@@ -70,7 +71,7 @@ class ChatService:
         from .schema import Skipped
         from .store import StoreError, build
 
-        uploads = self.settings.index_dir / "uploads"
+        uploads = self.settings.index_dir / UPLOADS_DIR
         known = {d.doc_id for d in self.assistant.index.documents}
         messages, accepted = [], []
         limits = self.settings.upload
@@ -126,7 +127,8 @@ def _size(n: int) -> str:
 
 
 def ensure_index(settings: Settings, build_missing: bool = True) -> None:
-    """Build the default seed index on first use, and refresh it when seeds/ changed."""
+    """Build the default seed index on first use, refresh it when seeds/ changed, and index
+    uploads that an interrupted upload copied in but never indexed."""
     from .encoders import load_encoder
     from .store import StoreError, build, is_current, read_manifest
 
@@ -137,17 +139,36 @@ def ensure_index(settings: Settings, build_missing: bool = True) -> None:
     corpus = [p.resolve() for p in settings.corpus]
     if manifest is not None:
         sources = [Path(s) for s in manifest.get("sources", [])]
-        ours = sources and all(s in corpus or s.name == "uploads" for s in sources)
-        if not ours or is_current(sources, settings):
-            return  # a user-built index, or an up-to-date seed index
-        corpus = sources
+        pending = pending_uploads(settings.index_dir, manifest)
+        if pending:
+            print(f"{len(pending)} uploaded file(s) were kept but not indexed (an upload was interrupted): "
+                  + ", ".join(p.name for p in pending), file=sys.stderr, flush=True)
+            if not build_missing:
+                return  # serve the index as it is; the next start without --no-build indexes them
+            corpus = list(dict.fromkeys([*(s for s in sources if s.exists()), pending[0].parent.resolve()]))
+        else:
+            ours = sources and all(s in corpus or s.name == "uploads" for s in sources)
+            if not ours or is_current(sources, settings):
+                return  # a user-built index, or an up-to-date seed index
+            corpus = sources
     if not build_missing:
         raise SystemExit(f"qa: error: no usable index in {settings.index_dir}: run `qa index` first")
-    print(f"Building the index of {', '.join(str(p) for p in corpus)} (first run)…",
-          file=sys.stderr, flush=True)
+    print(f"Building the index of {', '.join(str(p) for p in corpus)}…", file=sys.stderr, flush=True)
     report = build(corpus, settings, load_encoder(settings.model, settings.encoder), progress=True,
                    on_stage=lambda msg: print(f"… {msg}", file=sys.stderr, flush=True))
     print(f"Index ready: {report.documents} documents, {report.chunks} passages.", file=sys.stderr, flush=True)
+
+
+def pending_uploads(index_dir: Path, manifest: dict) -> list[Path]:
+    """Files in the index's uploads/ that the live index does not hold as they are now (an upload
+    copies files in before it indexes them; a kill in between leaves them here)."""
+    from .loading import file_digest
+
+    uploads = index_dir / UPLOADS_DIR
+    if not uploads.is_dir():
+        return []
+    indexed = manifest.get("files", {})
+    return [p for p in sorted(uploads.iterdir()) if p.is_file() and indexed.get(p.name) != file_digest(p)]
 
 
 def build_ui(service: ChatService):

@@ -56,39 +56,23 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def web_server(seed_settings, tmp_path_factory):
-    """The real web chat on loopback, over a copy of the seed index (uploads change it)."""
-    import os
+def web_server_process(seed_settings, tmp_path_factory):
+    """The real web chat on loopback, over a copy of the seed index (uploads change it): (process, url)."""
     import shutil
-    import subprocess
-    import sys
-    import time
-    import urllib.request
+
+    from qa.soak import start_server
 
     index = tmp_path_factory.mktemp("web") / "index"
     shutil.copytree(seed_settings.index_dir, index)
-    port = free_port()
-    log = (index.parent / "server.log").open("w")
-    proc = subprocess.Popen([sys.executable, "-m", "qa.cli", "serve", "--index-dir", str(index), "--port", str(port),
-                             "--no-build"], stdout=log, stderr=subprocess.STDOUT,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError("web server exited: " + (index.parent / "server.log").read_text()[-2000:])
-        try:
-            urllib.request.urlopen(url, timeout=2)
-            break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        proc.kill()
-        raise RuntimeError("web server did not start in 120 s")
-    yield url
+    proc, url = start_server(index, index.parent / "server.log", timeout_s=120)
+    yield proc, url
     proc.terminate()
     proc.wait(timeout=20)
-    log.close()
+
+
+@pytest.fixture(scope="session")
+def web_server(web_server_process):
+    return web_server_process[1]
 
 
 @pytest.fixture(scope="session")
