@@ -15,6 +15,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -102,17 +103,20 @@ def soak(url: str, server_pid: int, questions: int, callers: int, every: int, pr
     from gradio_client import Client
 
     pool = seed_pool()
-    clients = [Client(url, verbose=False) for _ in range(callers)]
-    alone = {item["question"]: clients[0].predict(item["question"], 5, "hybrid", api_name="/ask")["answer"]
+    first = Client(url, verbose=False)
+    alone = {item["question"]: first.predict(item["question"], 5, "hybrid", api_name="/ask")["answer"]
              for item in pool}
+    local = threading.local()  # one client per caller thread: a Client is not shared between threads
     result = SoakResult(questions, callers)
     started = time.perf_counter()
 
     def call(i: int) -> tuple[dict, dict | None, float, str | None]:
         item = pool[i % len(pool)]
         t = time.perf_counter()
+        if not hasattr(local, "client"):
+            local.client = Client(url, verbose=False)
         try:
-            answer = clients[i % callers].predict(item["question"], 5, "hybrid", api_name="/ask")
+            answer = local.client.predict(item["question"], 5, "hybrid", api_name="/ask")
         except Exception as exc:  # any failure is counted and shown, never hidden
             return item, None, time.perf_counter() - t, f"{type(exc).__name__}: {exc}"
         return item, answer, time.perf_counter() - t, None
@@ -147,7 +151,8 @@ def main(argv: list[str] | None = None) -> int:
     log = Path(args.index_dir) / "soak-server.log"
     proc, url = start_server(args.index_dir, log)
     try:
-        result = soak(url, proc.pid, args.questions, args.callers, args.every)
+        result = soak(url, proc.pid, args.questions, args.callers, args.every,
+                      print_fn=lambda line: print(line, flush=True))
     finally:
         proc.terminate()
         proc.wait(30)

@@ -7,6 +7,7 @@ available to programs through the API endpoint ``/ask`` (see the README), which 
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 import threading
@@ -101,9 +102,9 @@ class ChatService:
         # generation is written (its files stay readable through open handles once replaced),
         # and questions wait only for the swap.
         with self._upload_lock:
-            uploads.mkdir(parents=True, exist_ok=True)
-            for path in accepted:
-                shutil.copyfile(path, uploads / path.name)
+            failed = copy_uploads(accepted, uploads)
+            if failed:
+                return f"✗ nothing added: {failed}"
             sources = [Path(s) for s in self.assistant.index.manifest.get("sources", []) if Path(s).exists()]
             sources = list(dict.fromkeys([*sources, uploads.resolve()]))
             try:
@@ -120,6 +121,29 @@ class ChatService:
         messages.insert(0, f"✓ added {len(accepted)} file(s): {report.embedded} new passages embedded, "
                            f"{report.documents} documents in the index")
         return "\n".join(messages)
+
+
+def copy_uploads(paths: list[Path], uploads: Path) -> str | None:
+    """Copy uploaded files into the index's uploads/ all or none: each to a temporary name first,
+    renamed only once every copy is whole, so a file found there is always complete. On a write
+    error (a full disk) nothing of this upload stays, and the returned message says why; None
+    when all were copied."""
+    from .store import _free
+
+    parts = [uploads / f".{path.name}.part" for path in paths]
+    try:
+        uploads.mkdir(parents=True, exist_ok=True)
+        for path, part in zip(paths, parts):
+            shutil.copyfile(path, part)
+    except OSError as exc:
+        for part in parts:
+            part.unlink(missing_ok=True)
+        reason = os.strerror(exc.errno).lower() if exc.errno else str(exc)
+        return (f"cannot copy the upload into {uploads}: {reason} ({_free(uploads.parent)} free); "
+                "the index is unchanged — free some space and upload again")
+    for path, part in zip(paths, parts):
+        os.replace(part, uploads / path.name)  # a rename within one folder: no space needed
+    return None
 
 
 def _size(n: int) -> str:
@@ -168,7 +192,9 @@ def pending_uploads(index_dir: Path, manifest: dict) -> list[Path]:
     if not uploads.is_dir():
         return []
     indexed = manifest.get("files", {})
-    return [p for p in sorted(uploads.iterdir()) if p.is_file() and indexed.get(p.name) != file_digest(p)]
+    return [p for p in sorted(uploads.iterdir())
+            if p.is_file() and not p.name.startswith(".")  # ".x.part": a copy that never completed
+            and indexed.get(p.name) != file_digest(p)]
 
 
 def build_ui(service: ChatService):

@@ -107,3 +107,57 @@ def test_questions_are_answered_while_an_upload_is_indexed(seed_settings, encode
     assert end - start > 0.5
     assert sum(start < t < end for t in during) >= 8
     assert len(service.documents()) == 45
+
+
+def test_a_full_disk_while_copying_an_upload_adds_nothing_and_says_so(service, tmp_path, monkeypatch):
+    import errno
+
+    import qa.web
+
+    real_copy, calls = shutil.copyfile, []
+
+    def copy_then_fill_up(src, dst):
+        calls.append(dst)
+        if len(calls) == 2:  # the second file: half written, then the device is full
+            with open(dst, "wb") as fh:
+                fh.write(b"half")
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_copy(src, dst)
+
+    monkeypatch.setattr(qa.web.shutil, "copyfile", copy_then_fill_up)
+    files = []
+    for name in ("a.txt", "b.txt"):
+        path = tmp_path / name
+        path.write_text("龙泉镇今年新建了73座文化礼堂，全部对外开放。", "utf-8")
+        files.append(str(path))
+    before = service.documents()
+    message = service.add_files(files)
+    assert message.startswith("✗ nothing added: cannot copy the upload into") and "no space left" in message
+    assert list((service.settings.index_dir / "uploads").iterdir()) == []  # no half file, not even the first
+    assert service.documents() == before
+    assert service.ask("温州后进支部转化了多少个").text == "581个"
+
+
+@pytest.mark.slow
+def test_a_really_full_disk_under_an_upload_leaves_the_index_answering(seed_settings, encoder, tmp_path):
+    import subprocess
+
+    from qa.pipeline import Assistant
+    from tests.test_store import _mount_tmpfs
+
+    disk = tmp_path / "disk"
+    if not _mount_tmpfs(disk, "2m"):
+        pytest.skip("this machine does not let the test mount a small filesystem")
+    try:
+        index = disk / "index"
+        shutil.copytree(seed_settings.index_dir, index)
+        settings = replace(seed_settings, index_dir=index)
+        service = ChatService(settings, Assistant.open(settings, encoder=encoder))
+        big = tmp_path / "big.txt"
+        big.write_text("龙泉镇今年新建了73座文化礼堂。\n" * 60_000, "utf-8")  # ≈ 2.5 MB: more than is free
+        message = service.add_files([str(big)])
+        assert message.startswith("✗ nothing added: cannot copy the upload"), message
+        assert [p.name for p in (index / "uploads").iterdir()] == []
+        assert service.ask("温州后进支部转化了多少个").text == "581个"
+    finally:
+        subprocess.run(["umount", "--lazy", str(disk)], capture_output=True)

@@ -32,6 +32,7 @@ import uuid
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -41,6 +42,7 @@ from ..encoders import Encoder
 from ..keyword_index import TermStats
 from ..schema import Chunk
 from ..store import (
+    PARTIAL_FILE,
     DocumentInfo,
     IndexBusy,
     IndexDamaged,
@@ -53,6 +55,7 @@ from ..store import (
     embed_missing,
     embed_text,
     previous_vectors,
+    read_manifest,
     store_kind,
     write_documents,
 )
@@ -167,12 +170,9 @@ class MilvusIndex(SearchIndex):
             parts.append(f"doc_id != {_literal(exclude)}")
         return " and ".join(parts)
 
-    @property
+    @cached_property
     def _known(self) -> set[str]:
-        known = self.__dict__.get("_known_ids")
-        if known is None:
-            known = self.__dict__["_known_ids"] = {d.doc_id for d in self.documents}
-        return known
+        return {d.doc_id for d in self.documents}
 
     def _search(self, data: list, field: str, params: dict, k: int, expr: str) -> Scored:
         try:
@@ -366,12 +366,9 @@ class Previous:
 
 
 def _previous(folder: Path, store: StoreSettings, uri: str) -> Previous | None:
-    from ..store import StoreError as _Err
-    from ..store import read_manifest
-
     try:
         manifest = read_manifest(folder)
-    except _Err:
+    except StoreError:
         return None
     if store_kind(manifest) != "milvus" or manifest["store"]["uri"] != uri \
             or manifest["store"]["collection"] != store.collection:
@@ -462,8 +459,6 @@ def write_milvus(folder: Path, settings: Settings, encoder: Encoder, corpus: Pre
     cache = dict(known_vectors or {})
     if not reuse:  # a new collection reuses the old one's vectors
         cache.update(previous_vectors(folder, encoder))
-    from ..store import PARTIAL_FILE
-
     vectors, embedded, seconds = embed_missing([embed_text(corpus.chunks[i]) for i in todo], cache, encoder,
                                                settings, progress, folder / PARTIAL_FILE, stage)
     _insert(client, collection, [corpus.chunks[i] for i in todo], [corpus.tokens[i] for i in todo], vectors,
