@@ -217,7 +217,12 @@ def cmd_bench(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     from .web import serve
 
-    serve(_settings(args), host=args.host, port=args.port, build_missing=not args.no_build)
+    settings = _settings(args)
+    if args.workers is not None:
+        if args.workers < 0:
+            raise CliError("--workers must be 0 (one per core) or more")
+        settings = replace(settings, serve=replace(settings.serve, question_workers=args.workers))
+    serve(settings, host=args.host, port=args.port, build_missing=not args.no_build)
     return 0
 
 
@@ -310,6 +315,7 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--host", default="127.0.0.1")
     sp.add_argument("--port", type=int, default=7860)
     sp.add_argument("--no-build", action="store_true", help="do not build a missing index")
+    sp.add_argument("--workers", type=int, metavar="N", help="questions answered at once (default 0: one per core)")
     sp.set_defaults(func=cmd_serve)
     return p
 

@@ -115,6 +115,12 @@ class AnswerSettings:
 
 
 @dataclass(frozen=True)
+class ServeSettings:
+    # Questions the web chat answers at once; 0 = one per available core. Uploads stay one at a time.
+    question_workers: int = 0
+
+
+@dataclass(frozen=True)
 class StoreSettings:
     """Where the index lives: local files (FAISS + bm25s) or a Milvus collection (qa/stores/milvus.py)."""
 
@@ -153,6 +159,7 @@ class Settings:
     answer: AnswerSettings = field(default_factory=AnswerSettings)
     upload: UploadSettings = field(default_factory=UploadSettings)
     store: StoreSettings = field(default_factory=StoreSettings)
+    serve: ServeSettings = field(default_factory=ServeSettings)
 
     def with_retrieval(self, **changes: object) -> Settings:
         return replace(self, retrieval=replace(self.retrieval, **changes))

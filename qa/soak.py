@@ -68,13 +68,15 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(index_dir: Path, log: Path, timeout_s: float = 180) -> tuple[subprocess.Popen, str]:
+def start_server(index_dir: Path, log: Path, timeout_s: float = 180, workers: int | None = None
+                 ) -> tuple[subprocess.Popen, str]:
     """``qa serve`` on loopback over ``index_dir``, once it answers HTTP."""
     import urllib.request
 
     port = _free_port()
     proc = subprocess.Popen([sys.executable, "-m", "qa.cli", "serve", "--index-dir", str(index_dir), "--port",
-                             str(port), "--no-build"], stdout=log.open("w"), stderr=subprocess.STDOUT,
+                             str(port), "--no-build", *(["--workers", str(workers)] if workers is not None else [])],
+                            stdout=log.open("w"), stderr=subprocess.STDOUT,
                             env={**os.environ, "PYTHONUNBUFFERED": "1"})
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + timeout_s
@@ -146,10 +148,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--callers", type=int, default=8)
     p.add_argument("--every", type=int, default=1_000)
     p.add_argument("--index-dir", type=Path, default=ROOT / "index", help="a built index (default: index/)")
+    p.add_argument("--workers", type=int, help="questions the server answers at once (default: one per core)")
     p.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
     args = p.parse_args(argv)
     log = Path(args.index_dir) / "soak-server.log"
-    proc, url = start_server(args.index_dir, log)
+    proc, url = start_server(args.index_dir, log, workers=args.workers)
     try:
         result = soak(url, proc.pid, args.questions, args.callers, args.every,
                       print_fn=lambda line: print(line, flush=True))

@@ -13,7 +13,7 @@ import sys
 import threading
 from pathlib import Path
 
-from .config import Settings, go_offline
+from .config import Settings, available_cores, go_offline
 from .followup import resolve
 from .loading import SUPPORTED
 from .pipeline import Assistant, QuestionError
@@ -54,12 +54,30 @@ class ChatService:
         self.assistant = assistant or Assistant.open(settings)
         # One OCR engine; a file checked on upload is not read again to index it, nor after a restart.
         self.readers = Readers(cache=ExtractionCache(settings.index_dir / EXTRACTED_DIR))
-        self._lock = threading.RLock()  # questions, and the moment an upload swaps the assistant
+        self._lock = threading.Lock()  # held only to take the assistant, or to swap it after an upload
         self._upload_lock = threading.Lock()  # one upload at a time in this process
+        self._asking: dict[int, int] = {}  # questions running on each assistant (by id)
+        self._retired: list[Assistant] = []  # replaced by an upload, closed when their last question ends
 
     def ask(self, question: str, top_k: int | None = None, mode: str | None = None) -> Answer:
+        """Questions run in parallel (the index is read-only once open); each runs to its end on
+        the assistant it started on, even if an upload swaps in a new one meanwhile."""
         with self._lock:
-            return self.assistant.ask(question, top_k=top_k, mode=mode)
+            assistant = self.assistant
+            self._asking[id(assistant)] = self._asking.get(id(assistant), 0) + 1
+        try:
+            return assistant.ask(question, top_k=top_k, mode=mode)
+        finally:
+            with self._lock:
+                self._asking[id(assistant)] -= 1
+                self._close_idle()
+
+    def _close_idle(self) -> None:
+        """Release the connections of replaced assistants no question is using (lock held)."""
+        for old in [a for a in self._retired if not self._asking.get(id(a))]:
+            self._retired.remove(old)
+            self._asking.pop(id(old), None)
+            old.index.close()
 
     def documents(self) -> list[list]:
         return [[d.title, d.doc_id, d.chunks, d.meta.get("date", ""), d.meta.get("source", "")]
@@ -115,9 +133,10 @@ class ChatService:
                     (uploads / path.name).unlink(missing_ok=True)
                 return f"✗ nothing added: {exc}"
             fresh = Assistant.open(self.settings, encoder=self.assistant.encoder)
-            with self._lock:  # no question is running on the old index now: release its connection
-                old, self.assistant = self.assistant, fresh
-                old.index.close()
+            with self._lock:  # questions already running finish on the old index, then it is closed
+                self._retired.append(self.assistant)
+                self.assistant = fresh
+                self._close_idle()
         messages.insert(0, f"✓ added {len(accepted)} file(s): {report.embedded} new passages embedded, "
                            f"{report.documents} documents in the index")
         return "\n".join(messages)
@@ -272,7 +291,8 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860, build_m
 
     service = ChatService(settings)
     demo = build_ui(service)
-    demo.queue(default_concurrency_limit=1)
+    # Questions in parallel, one per core: the encoder, FAISS and BM25 release the GIL for their work.
+    demo.queue(default_concurrency_limit=settings.serve.question_workers or available_cores())
     print(f"Web chat on http://{host}:{port}", file=sys.stderr, flush=True)
     demo.launch(server_name=host, server_port=port, show_error=True, ssr_mode=False, footer_links=["api"],
                 css=CSS, theme=gr.themes.Default())
