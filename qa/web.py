@@ -72,6 +72,14 @@ class ChatService:
                 self._asking[id(assistant)] -= 1
                 self._close_idle()
 
+    def swap(self, fresh: Assistant) -> None:
+        """Answer from ``fresh`` from now on; questions already running finish on the old
+        assistant, whose index is closed after the last of them."""
+        with self._lock:
+            self._retired.append(self.assistant)
+            self.assistant = fresh
+            self._close_idle()
+
     def _close_idle(self) -> None:
         """Release the connections of replaced assistants no question is using (lock held)."""
         for old in [a for a in self._retired if not self._asking.get(id(a))]:
@@ -133,10 +141,7 @@ class ChatService:
                     (uploads / path.name).unlink(missing_ok=True)
                 return f"✗ nothing added: {exc}"
             fresh = Assistant.open(self.settings, encoder=self.assistant.encoder)
-            with self._lock:  # questions already running finish on the old index, then it is closed
-                self._retired.append(self.assistant)
-                self.assistant = fresh
-                self._close_idle()
+            self.swap(fresh)
         messages.insert(0, f"✓ added {len(accepted)} file(s): {report.embedded} new passages embedded, "
                            f"{report.documents} documents in the index")
         return "\n".join(messages)

@@ -5,7 +5,7 @@ from dataclasses import replace
 
 import pytest
 
-from qa.config import UploadSettings
+from qa.config import Settings, UploadSettings
 from qa.web import ChatService
 
 
@@ -162,3 +162,31 @@ def test_a_really_full_disk_under_an_upload_leaves_the_index_answering(seed_sett
         assert service.ask("温州后进支部转化了多少个").text == "581个"
     finally:
         subprocess.run(["umount", "--lazy", str(disk)], capture_output=True)
+
+
+def test_questions_run_in_parallel_and_a_swapped_index_closes_after_its_last_question(tmp_path):
+    import threading
+    from types import SimpleNamespace
+
+    started, release, closed = threading.Barrier(3), threading.Event(), []
+
+    def fake(name):
+        def ask(question, top_k=None, mode=None):
+            if name == "old":
+                started.wait(timeout=10)  # both questions are inside ask() at once: not serialised
+                release.wait(timeout=10)
+            return name
+        return SimpleNamespace(ask=ask, index=SimpleNamespace(close=lambda: closed.append(name), documents=[]))
+
+    service = ChatService(replace(Settings(), index_dir=tmp_path), fake("old"))
+    answers = []
+    threads = [threading.Thread(target=lambda: answers.append(service.ask("q"))) for _ in range(2)]
+    for t in threads:
+        t.start()
+    started.wait(timeout=10)
+    service.swap(fake("new"))
+    assert closed == [] and service.ask("q") == "new"  # old questions still running: old index open
+    release.set()
+    for t in threads:
+        t.join(timeout=10)
+    assert sorted(answers) == ["old", "old"] and closed == ["old"]  # closed once, after the last
