@@ -133,7 +133,7 @@ def _write(work: Path, settings: Settings, corpus, vectors: np.ndarray) -> dict:
     return vector.info
 
 
-def _add_one_document(work: Path, settings: Settings, corpus, vectors: np.ndarray, pool: SentencePool) -> float | None:
+def _add_one_document(work: Path, settings: Settings, corpus, vectors: np.ndarray) -> float | None:
     """Seconds to add one 20-passage document to the index (Milvus: incremental; local: not yet)."""
     if settings.store.kind != "milvus":
         return None  # the local store rebuilds its files; incremental segments are still to come
@@ -196,7 +196,7 @@ def bench_scale(n: int, settings: Settings, work: Path, pool: SentencePool | Non
                                                    vector=queries[i], mode="hybrid"), range(QUERIES))
     info = index.stats()["vector_index"]
     server_mb = _server_peak_mb()  # the server as opened and asked, before the next write restarts it
-    add_one = _add_one_document(work, settings, corpus, vectors, pool)
+    add_one = _add_one_document(work, settings, corpus, vectors)
     return {
         "n": n,
         "store": settings.store.kind,

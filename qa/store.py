@@ -264,7 +264,7 @@ def _open_generation(folder: Path, manifest: dict, verify: bool) -> HybridIndex:
         if verify:
             _verify(gen, manifest)
         chunks = open_passages(gen)
-        documents = [DocumentInfo(**d) for d in json.loads((gen / "documents.json").read_text("utf-8"))]
+        documents = read_documents(gen)
         keyword = KeywordIndex.load(gen / "bm25")
         vector = VectorIndex.load(gen / "vectors.faiss", manifest.get("vector_index"))
     except IndexDamaged as exc:
@@ -543,9 +543,16 @@ def _commit(folder: Path, manifest: dict, chunks: list[Chunk], infos: list[Docum
     commit_generation(folder, manifest, write)
 
 
+DOCUMENTS_FILE = "documents.json"
+
+
+def read_documents(gen: Path) -> list[DocumentInfo]:
+    return [DocumentInfo(**d) for d in json.loads((gen / DOCUMENTS_FILE).read_text("utf-8"))]
+
+
 def write_documents(gen: Path, infos: list[DocumentInfo], lexicon: list[str] | None) -> None:
     """What every store keeps in its generation folder: the document list and the corpus lexicon."""
-    (gen / "documents.json").write_text(
+    (gen / DOCUMENTS_FILE).write_text(
         json.dumps([i.__dict__ for i in infos], ensure_ascii=False, indent=1), "utf-8")
     if lexicon is not None:
         (gen / "lexicon.txt").write_text("\n".join(lexicon) + "\n", "utf-8")
@@ -579,7 +586,7 @@ def commit_generation(folder: Path, manifest: dict, write: Callable[[Path], None
         if _no_room(exc, folder):  # say what happened and what to do, not a traceback
             reason = os.strerror(exc.errno).lower() if exc.errno else "no space left on device"
             raise IndexWriteFailed(
-                f"cannot write the index in {folder}: {reason} ({_free(folder)} free); the previous "
+                f"cannot write the index in {folder}: {reason} ({free_space(folder)} free); the previous "
                 "index is still live — free some space or choose another --index-dir, then run "
                 "`qa index` again") from exc
         raise
@@ -604,7 +611,8 @@ def _no_room(exc: OSError, folder: Path) -> bool:
     return exc.errno in _NO_ROOM or (free is not None and free < FULL_BYTES)
 
 
-def _free(folder: Path) -> str:
+def free_space(folder: Path) -> str:
+    """The free space under ``folder``, for messages ("12.3 MB", or "unknown")."""
     free = _free_bytes(folder)
     return "unknown" if free is None else f"{free / 2**20:,.1f} MB"
 

@@ -152,7 +152,7 @@ def copy_uploads(paths: list[Path], uploads: Path) -> str | None:
     renamed only once every copy is whole, so a file found there is always complete. On a write
     error (a full disk) nothing of this upload stays, and the returned message says why; None
     when all were copied."""
-    from .store import _free
+    from .store import free_space
 
     parts = [uploads / f".{path.name}.part" for path in paths]
     try:
@@ -163,7 +163,7 @@ def copy_uploads(paths: list[Path], uploads: Path) -> str | None:
         for part in parts:
             part.unlink(missing_ok=True)
         reason = os.strerror(exc.errno).lower() if exc.errno else str(exc)
-        return (f"cannot copy the upload into {uploads}: {reason} ({_free(uploads.parent)} free); "
+        return (f"cannot copy the upload into {uploads}: {reason} ({free_space(uploads.parent)} free); "
                 "the index is unchanged — free some space and upload again")
     for path, part in zip(paths, parts):
         os.replace(part, uploads / path.name)  # a rename within one folder: no space needed
@@ -195,7 +195,7 @@ def ensure_index(settings: Settings, build_missing: bool = True) -> None:
                 return  # serve the index as it is; the next start without --no-build indexes them
             corpus = list(dict.fromkeys([*(s for s in sources if s.exists()), pending[0].parent.resolve()]))
         else:
-            ours = sources and all(s in corpus or s.name == "uploads" for s in sources)
+            ours = sources and all(s in corpus or s.name == UPLOADS_DIR for s in sources)
             if not ours or is_current(sources, settings):
                 return  # a user-built index, or an up-to-date seed index
             corpus = sources

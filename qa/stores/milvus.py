@@ -55,6 +55,7 @@ from ..store import (
     embed_missing,
     embed_text,
     previous_vectors,
+    read_documents,
     read_manifest,
     store_kind,
     write_documents,
@@ -208,20 +209,14 @@ class MilvusIndex(SearchIndex):
                                "run `qa index --store milvus` again")
         return [by_id[r] for r in rows]
 
-    def _iterate(self, fields: list[str], expr: str | None = None) -> Iterator[dict]:
-        it = self.client.query_iterator(self.collection, batch_size=1000, filter=expr or f"gen <= {self.generation}",
-                                        output_fields=fields)
-        try:
-            while batch := it.next():
-                yield from batch
-        finally:
-            it.close()
+    def _committed(self, fields: list[str]) -> Iterator[dict]:
+        return _query_all(self.client, self.collection, fields, f"gen <= {self.generation}", batch_size=1000)
 
     def iter_passages(self) -> Iterator[Chunk]:
-        return map(_chunk, self._iterate(FIELDS))
+        return map(_chunk, self._committed(FIELDS))
 
     def vectors_by_text(self) -> dict[str, np.ndarray]:
-        return {embed_text(_chunk(r)): np.asarray(r["vec"], np.float32) for r in self._iterate([*FIELDS, "vec"])}
+        return {embed_text(_chunk(r)): np.asarray(r["vec"], np.float32) for r in self._committed([*FIELDS, "vec"])}
 
     def stats(self) -> dict:
         store = self.manifest["store"]
@@ -254,7 +249,7 @@ def open_milvus(folder: Path, manifest: dict, verify: bool = True) -> MilvusInde
     try:
         if verify:
             _verify(gen, manifest)
-        documents = [DocumentInfo(**d) for d in json.loads((gen / "documents.json").read_text("utf-8"))]
+        documents = read_documents(gen)
         terms = TermStats.load_stats(gen)
     except (OSError, ValueError, KeyError, TypeError, IndexDamaged) as exc:
         raise IndexDamaged(f"the index in {folder} is damaged ({exc}): run `qa index --store milvus` to rebuild") \
@@ -288,8 +283,8 @@ def vector_index_plan(n: int, local: bool, settings: VectorIndexSettings) -> dic
                 "search_params": {"nprobe": min(nlist, max(16, nlist // 4))}}
     if kind == "hnsw":
         if local:
-            raise StoreError("embedded Milvus (milvus-lite) offers FLAT and IVF_FLAT only: use --vector-index ivf, "
-                             "or a Milvus server for HNSW")
+            raise StoreError("embedded Milvus (milvus-lite) offers FLAT and IVF_FLAT only: use --vector-index flat "
+                             "(its IVF_FLAT ignores nprobe), or a Milvus server for HNSW")
         return {"kind": "hnsw", "index_type": "HNSW",
                 "params": {"M": settings.hnsw_m, "efConstruction": settings.hnsw_ef_construction},
                 "search_params": {"ef": 256}}
@@ -394,15 +389,16 @@ def _recover(client, folder: Path, previous: Previous | None) -> None:
         if name and name != live and client.has_collection(name):
             client.drop_collection(name)  # never committed, or replaced by the committed one
     if previous is not None and client.has_collection(live):
-        stale = [int(r["id"]) for r in _scan(client, live)
+        stale = [int(r["id"]) for r in _query_all(client, live, ["id", "doc_id", "gen"], "id >= 0", batch_size=5000)
                  if previous.rows.get(r["doc_id"], {}).get("gen") != int(r["gen"])]
         for start in range(0, len(stale), 10_000):
             client.delete(live, ids=stale[start : start + 10_000])
     note.unlink(missing_ok=True)
 
 
-def _scan(client, collection: str) -> Iterator[dict]:
-    it = client.query_iterator(collection, batch_size=5000, filter="id >= 0", output_fields=["id", "doc_id", "gen"])
+def _query_all(client, collection: str, fields: list[str], expr: str, batch_size: int) -> Iterator[dict]:
+    """Every row matching ``expr``, fetched ``batch_size`` at a time (bounded memory at any size)."""
+    it = client.query_iterator(collection, batch_size=batch_size, filter=expr, output_fields=fields)
     try:
         while batch := it.next():
             yield from batch
@@ -496,8 +492,6 @@ def _insert(client, collection: str, chunks: list[Chunk], tokens: list[list[str]
             batch = _rows(chunks[start:stop], tokens[start:stop], vectors[start:stop], first_id + start, gen)
             try:
                 client.insert(collection, batch)
-            except StoreError:
-                raise
             except Exception as exc:
                 raise explain(exc, uri) from exc
             bar.update(len(batch))
