@@ -138,6 +138,20 @@ class StoreSettings:
 
 
 @dataclass(frozen=True)
+class ReadSettings:
+    """Limits on reading one file (qa/readers/isolation.py): PDF, Office, e-book and image files are
+    read in a worker process that is given up on past these, so a looping or malicious file is a
+    skipped file, not a hung or crashed build. Text and CSV are read in-process (pure Python)."""
+
+    isolate: bool = True
+    # OCR reads a scanned page in 1–3 s and scans run 0.1–0.3 MB a page, so 30 s a MB leaves a
+    # long scan ~10× its time; a text-layer PDF is read at well over 1 MB/s.
+    timeout_s: float = 60.0
+    timeout_s_per_mb: float = 30.0
+    memory_mb: int = 4096  # the worker's address space; OCR of A4 scans peaks at 1.6 GB of it (0.7 GB resident)
+
+
+@dataclass(frozen=True)
 class UploadSettings:
     """Limits on what the web chat accepts in one upload (bounded memory and time)."""
 
@@ -158,6 +172,7 @@ class Settings:
     retrieval: RetrievalSettings = field(default_factory=RetrievalSettings)
     answer: AnswerSettings = field(default_factory=AnswerSettings)
     upload: UploadSettings = field(default_factory=UploadSettings)
+    read: ReadSettings = field(default_factory=ReadSettings)
     store: StoreSettings = field(default_factory=StoreSettings)
     serve: ServeSettings = field(default_factory=ServeSettings)
 

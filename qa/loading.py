@@ -65,7 +65,9 @@ def file_digest(path: Path) -> str:
 
 def read_file(path: Path, readers: Readers | None = None) -> RawFile | Skipped:
     """One file through its reader; every failure becomes a :class:`Skipped` with the reason."""
-    readers = readers or Readers()
+    if readers is None:
+        with Readers() as own:
+            return read_file(path, own)
     if readers.for_path(path) is None:
         return Skipped(str(path), f"unsupported file type '{path.suffix}'")
     try:
@@ -84,10 +86,12 @@ def read_file(path: Path, readers: Readers | None = None) -> RawFile | Skipped:
 
 def load(paths: list[Path], readers: Readers | None = None) -> LoadResult:
     """Read every supported file under ``paths``; never raises for a single bad file."""
+    if readers is None:
+        with Readers() as own:
+            return load(paths, own)
     files, skipped = find_files(paths)
     result = LoadResult(skipped=skipped)
     names: dict[str, str] = {}
-    readers = readers or Readers()
     for path in files:
         item = read_file(path, readers)
         result.fingerprints.append((path.name, item.sha256 if isinstance(item, RawFile) else file_digest(path)))

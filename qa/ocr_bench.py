@@ -60,13 +60,14 @@ def _plain(text: str) -> str:
 
 
 def run(pages: int) -> dict:
+    from .config import ReadSettings
     from .readers import Readers
 
     texts = page_texts(pages)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "scan.pdf"
         scanned_pdf(texts, path)
-        readers = Readers()
+        readers = Readers(limits=ReadSettings(isolate=False))  # OCR's own speed, in this process
         readers.for_path(path).ocr.warm()  # loading the models is not page time
         started = time.perf_counter()
         raw = readers.read(path, path.read_bytes(), "bench")

@@ -417,7 +417,8 @@ def _build(paths: list[Path], settings: Settings, encoder: Encoder, progress: bo
     stage = on_stage or (lambda _msg: None)
     stage("reading and cleaning documents")
     if readers is None:  # a scan read by an earlier build is not OCR'd again
-        readers = Readers(cache=ExtractionCache(folder / EXTRACTED_DIR))
+        with Readers(cache=ExtractionCache(folder / EXTRACTED_DIR), limits=settings.read) as own:
+            return _build(paths, settings, encoder, progress, tokenizer, on_stage, own)
     documents, skipped, files = prepare(paths, settings.cleaning.keep_all, readers)
     if not documents:
         raise NothingToIndex("no documents to index" + (f" ({len(skipped)} files skipped)" if skipped else ""))

@@ -53,7 +53,7 @@ class ChatService:
         self.settings = settings
         self.assistant = assistant or Assistant.open(settings)
         # One OCR engine; a file checked on upload is not read again to index it, nor after a restart.
-        self.readers = Readers(cache=ExtractionCache(settings.index_dir / EXTRACTED_DIR))
+        self.readers = Readers(cache=ExtractionCache(settings.index_dir / EXTRACTED_DIR), limits=settings.read)
         self._lock = threading.Lock()  # held only to take the assistant, or to swap it after an upload
         self._upload_lock = threading.Lock()  # one upload at a time in this process
         self._asking: dict[int, int] = {}  # questions running on each assistant (by id)

@@ -138,3 +138,60 @@ def epub_file(path: Path) -> Path:
     book.add_item(epub.EpubNav())
     epub.write_epub(str(path), book)
     return path
+
+
+# Pathological PDFs: no library writes these on purpose, so they are written byte by byte, the way
+# fuzzers and attackers make them. Each is a few hundred bytes to a few hundred kB.
+
+def _raw_pdf(objects: dict[int, bytes], trailer: bytes = b"") -> bytes:
+    out = bytearray(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
+    offsets = {}
+    for number in sorted(objects):
+        offsets[number] = len(out)
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, objects[number])
+    start, size = len(out), max(objects) + 1
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % size
+    out += b"".join(b"%010d 00000 n \n" % offsets.get(n, 0) for n in range(1, size))
+    out += b"trailer\n<< /Size %d /Root 1 0 R %s>>\nstartxref\n%d\n%%%%EOF\n" % (size, trailer, start)
+    return bytes(out)
+
+
+def _stream(data: bytes, extra: bytes = b"") -> bytes:
+    import zlib
+
+    body = zlib.compress(data, 9)
+    return b"<< /Length %d /Filter /FlateDecode %s>>\nstream\n%s\nendstream" % (len(body), extra, body)
+
+
+def _one_page(contents: bytes, resources: bytes = b"") -> dict[int, bytes]:
+    return {1: b"<< /Type /Catalog /Pages 2 0 R >>", 2: b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            3: b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
+               b"/Resources << /Font << /F1 5 0 R >> %s>> >>" % resources,
+            4: _stream(contents), 5: b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"}
+
+
+def looping_form_pdf(path: Path) -> Path:
+    """A form XObject that draws itself twice: rendering it never ends (2^depth), and PDFium keeps
+    allocating until something stops it."""
+    objects = _one_page(b"BT /F1 12 Tf 72 720 Td (top) Tj ET /X Do", b"/XObject << /X 6 0 R >> ")
+    objects[6] = _stream(b"/X Do /X Do BT /F1 12 Tf (in) Tj ET",
+                         b"/Type /XObject /Subtype /Form /BBox [0 0 612 792] "
+                         b"/Resources << /XObject << /X 6 0 R >> /Font << /F1 5 0 R >> >> ")
+    path.write_bytes(_raw_pdf(objects))
+    return path
+
+
+def deflate_bomb_pdf(path: Path, operations: int = 4_000_000) -> Path:
+    """One page whose 280 kB content stream inflates to 100 MB of text operators (17 s, 2 GB in PDFium)."""
+    path.write_bytes(_raw_pdf(_one_page(b"BT /F1 1 Tf 1 1 Td (a) Tj ET\n" * operations)))
+    return path
+
+
+def page_tree_loop_pdf(path: Path) -> Path:
+    """The page tree lists itself among its own kids, and its cross-reference table is its own /Prev."""
+    objects = _one_page(b"BT /F1 12 Tf 72 720 Td (loop) Tj ET")
+    objects[2] = b"<< /Type /Pages /Kids [3 0 R 2 0 R] /Count 2 >>"
+    data = _raw_pdf(objects)
+    start = int(data.rsplit(b"startxref\n", 1)[1].split(b"\n")[0])
+    path.write_bytes(data.replace(b"/Root 1 0 R ", b"/Root 1 0 R /Prev %d " % start))
+    return path

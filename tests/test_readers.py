@@ -6,13 +6,14 @@ import pytest
 
 from qa.chunking import chunk
 from qa.cleaning import clean
-from qa.config import ChunkingSettings
+from qa.config import ChunkingSettings, ReadSettings
 from qa.loading import load, read_file
 from qa.readers import Readers
 from qa.schema import RawFile, Skipped
 from tests import formats
 
 FIXTURES = Path(__file__).parent / "fixtures"
+IN_PROCESS = ReadSettings(isolate=False)  # for tests that watch a reader from this process
 
 
 def chunks_of(path: Path, readers: Readers | None = None):
@@ -136,7 +137,7 @@ def test_an_encrypted_pdf_says_so(tmp_path):
 
 def test_one_readers_reads_the_same_bytes_once(tmp_path, monkeypatch):
     path = formats.docx_file(tmp_path / "plan.docx")
-    readers = Readers()
+    readers = Readers(limits=IN_PROCESS)  # so the spy below sees the reads
     calls = []
     reader = readers.for_path(path)
     original = reader.read
@@ -159,12 +160,12 @@ def test_a_rebuild_reads_structured_files_from_the_extraction_cache(tmp_path, mo
     from qa.readers import ExtractionCache
 
     path = formats.pptx_file(tmp_path / "deck.pptx")
-    first = Readers(cache=ExtractionCache(tmp_path / "cache"))
+    first = Readers(cache=ExtractionCache(tmp_path / "cache"), limits=IN_PROCESS)
     raw = read_file(path, first)
     first.cache.prune()
     assert len(list((tmp_path / "cache").glob("*.json"))) == 1
 
-    again = Readers(cache=ExtractionCache(tmp_path / "cache"))
+    again = Readers(cache=ExtractionCache(tmp_path / "cache"), limits=IN_PROCESS)
     monkeypatch.setattr(again.for_path(path), "read", lambda *a: pytest.fail("read again"))
     assert read_file(path, again) == raw
 

@@ -190,3 +190,26 @@ def test_questions_run_in_parallel_and_a_swapped_index_closes_after_its_last_que
     for t in threads:
         t.join(timeout=10)
     assert sorted(answers) == ["old", "old"] and closed == ["old"]  # closed once, after the last
+
+
+@pytest.mark.slow
+def test_an_upload_with_a_looping_pdf_adds_the_rest_and_names_it(seed_settings, encoder, tmp_path):
+    """The PDF's reader runs out of its memory limit in the worker; the server process, the other
+    file of the upload and the live index are unharmed."""
+    from qa.config import ReadSettings
+    from qa.pipeline import Assistant
+    from tests import formats
+
+    index = tmp_path / "index"
+    shutil.copytree(seed_settings.index_dir, index)
+    settings = replace(seed_settings, index_dir=index, read=ReadSettings(memory_mb=1024))
+    service = ChatService(settings, Assistant.open(settings, encoder=encoder))
+    loop = formats.looping_form_pdf(tmp_path / "loop.pdf")
+    note = tmp_path / "note.txt"
+    note.write_text("龙泉镇今年新建了73座文化礼堂，全部对外开放。", "utf-8")
+    before = len(service.documents())
+    message = service.add_files([str(loop), str(note)])
+    assert "loop.pdf" in message and "crashed" in message, message
+    assert len(service.documents()) == before + 1
+    assert service.ask("龙泉镇今年新建了多少座文化礼堂？").text == "73座"
+    assert service.ask("温州后进支部转化了多少个").text == "581个"

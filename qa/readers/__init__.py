@@ -17,10 +17,12 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+from ..config import ReadSettings
 from ..schema import RawFile
 from .base import Reader, ReadError, structured
 from .cache import ExtractionCache
 from .ebook import EpubReader
+from .isolation import IsolatedReading
 from .legacy import TARGETS, LegacyReader, find_soffice
 from .ocr import ImageReader, Ocr
 from .pdf import PdfReader
@@ -40,11 +42,14 @@ SUPPORTED = frozenset(s for cls in (*_MODERN, LegacyReader) for s in cls.suffixe
 
 class Readers:
     """The reader for each suffix. One OCR engine is shared by the PDF and image readers, so it
-    loads once per run, and only if some page needs it."""
+    loads once per run, and only if some page needs it. Formats parsed by C libraries are read in
+    a worker process under ``limits`` (:mod:`.isolation`); :meth:`close` stops it (or use
+    ``with Readers() as readers:``)."""
 
     def __init__(self, soffice: str | None = None, find_libreoffice: bool = True,
-                 cache: ExtractionCache | None = None) -> None:
+                 cache: ExtractionCache | None = None, limits: ReadSettings | None = None) -> None:
         self.cache = cache
+        limits = limits or ReadSettings()
         ocr = Ocr()
         readers: list[Reader] = [TextReader(), PdfReader(ocr), ImageReader(ocr), DocxReader(), XlsxReader(),
                                  CsvReader(), PptxReader(), EpubReader()]
@@ -52,6 +57,17 @@ class Readers:
         legacy = LegacyReader(self._by_suffix, soffice or (find_soffice() if find_libreoffice else None))
         self._by_suffix.update(dict.fromkeys(TARGETS, legacy))
         self._read: dict[tuple[str, str], RawFile] = {}
+        self._isolated = IsolatedReading(limits, legacy.soffice) if limits.isolate else None
+
+    def __enter__(self) -> Readers:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._isolated is not None:
+            self._isolated.close()
 
     def for_path(self, path: Path) -> Reader | None:
         return self._by_suffix.get(path.suffix.lower())
@@ -66,7 +82,8 @@ class Readers:
                 raise ReadError(f"unsupported file type '{path.suffix}'")
             raw = self.cache.get(path, sha256) if self.cache else None
             if raw is None:
-                raw = reader.read(path, data, sha256)
+                isolated = self._isolated is not None and reader.isolated
+                raw = self._isolated.read(path, data, sha256) if isolated else reader.read(path, data, sha256)
                 if self.cache:
                     self.cache.put(raw, path.suffix)
             if len(self._read) >= MEMO_FILES:

@@ -22,6 +22,8 @@ class Reader(ABC):
     """Reads one family of formats. Heavy libraries are imported inside :meth:`read`."""
 
     suffixes: tuple[str, ...] = ()
+    #: Parsed by C code that a crafted file can hang or crash: read in the worker process.
+    isolated: bool = True
 
     @abstractmethod
     def read(self, path: Path, data: bytes, sha256: str) -> RawFile:

@@ -63,6 +63,7 @@ class XlsxReader(Reader):
 
 class CsvReader(Reader):
     suffixes = (".csv", ".tsv")
+    isolated = False  # pure Python: read in-process, no worker to start
 
     def read(self, path: Path, data: bytes, sha256: str) -> RawFile:
         text, _encoding = decode(data)

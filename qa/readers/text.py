@@ -35,6 +35,7 @@ def decode(data: bytes) -> tuple[str, str]:
 
 class TextReader(Reader):
     suffixes = (".txt", ".md", ".markdown", ".html", ".htm")
+    isolated = False  # pure Python: read in-process, no worker to start
 
     def read(self, path: Path, data: bytes, sha256: str) -> RawFile:
         text, encoding = decode(data)
