@@ -383,7 +383,9 @@ def writer_lock(folder: Path):
         raise IndexBusy(f"another `qa index` or upload is writing {folder}: wait for it to finish, "
                         "then run this again") from exc
     except OSError as exc:
-        raise StoreError(f"cannot write the index folder {folder} ({exc.strerror or exc})") from exc
+        live = " the previous index is still live, unchanged;" if (folder / MANIFEST).exists() else ""
+        raise IndexWriteFailed(f"cannot write the index folder {folder} ({exc.strerror or exc}):{live} "
+                               f"make it writable or choose another with --index-dir") from exc
     try:
         yield
     finally:

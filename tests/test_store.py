@@ -276,3 +276,34 @@ def test_a_really_full_disk_leaves_the_old_index_answering(encoder, tmp_path):
         assert len(list(index.glob("g-*"))) == 1
     finally:
         subprocess.run(["umount", "--lazy", str(disk)], capture_output=True)  # open index files may hold it
+
+
+@pytest.mark.slow
+def test_a_read_only_index_folder_is_one_clear_error_and_the_index_still_answers(encoder, tmp_path):
+    """On a real filesystem remounted read-only (where the machine allows mounting one)."""
+    import subprocess
+    import sys
+
+    from tests.conftest import SEEDS
+
+    disk = tmp_path / "disk"
+    if not _mount_tmpfs(disk, "8m"):
+        pytest.skip("this machine does not let the test mount a small filesystem")
+    try:
+        corpus = tmp_path / "corpus"
+        shutil.copytree(SEEDS, corpus)
+        index = disk / "index"
+        command = [sys.executable, "-m", "qa.cli", "index", str(corpus), "--index-dir", str(index), "--quiet"]
+        subprocess.run(command, check=True, capture_output=True)
+        write(corpus / "more.txt", "新文件\n龙泉镇今年新建了73座文化礼堂，全部对外开放，群众文化生活更加丰富。\n")
+        assert subprocess.run(["mount", "-o", "remount,ro", str(disk)], capture_output=True).returncode == 0
+        out = subprocess.run(command, capture_output=True, text=True)
+        assert out.returncode == 1 and "Traceback" not in out.stderr
+        errors = [line for line in out.stderr.splitlines() if line.startswith("qa: error")]
+        assert len(errors) == 1 and "Read-only file system" in errors[0]
+        assert "previous index is still live" in errors[0]
+        ask = subprocess.run([sys.executable, "-m", "qa.cli", "ask", "温州后进支部转化了多少个", "--index-dir", str(index),
+                              "--json"], capture_output=True, text=True)
+        assert ask.returncode == 0 and json.loads(ask.stdout)["answer"] == "581个"
+    finally:
+        subprocess.run(["umount", "--lazy", str(disk)], capture_output=True)
