@@ -134,6 +134,14 @@ class StoreSettings:
     # jieba analyzer, so other Milvus clients can search the collection with plain text.
     analyzer: str = "project"
     insert_batch: int = 1_000  # rows a Milvus insert call carries
+    # local: a build that changes at most this share of the base segment's rows (added or
+    # changed passages plus deleted ones) writes only a delta beside it (qa/segments.py); more,
+    # and everything is merged into one base again. The delta is searched exactly and its BM25
+    # uses the base's length norm, so it must stay small: at 10% an IDF is off by ≤ log 1.1.
+    delta_max_share: float = 0.1
+    # local: below this many passages a whole rebuild takes seconds (embeddings are reused), so
+    # the index is always one segment with exact statistics.
+    delta_min_passages: int = 20_000
     timeout_s: float = 20.0  # how long to wait for a Milvus server before saying it is unreachable
 
 

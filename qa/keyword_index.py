@@ -12,9 +12,10 @@ class TermStats:
 
     FILE = "doc_freq.json"
 
-    def __init__(self, doc_freq: dict[str, int], size: int) -> None:
+    def __init__(self, doc_freq: dict[str, int], size: int, avgdl: float | None = None) -> None:
         self.doc_freq = doc_freq
         self.size = size
+        self.avgdl = avgdl  # mean tokens a passage (what BM25 normalises length by); None in old indexes
 
     @classmethod
     def count(cls, tokenised: list[list[str]]) -> TermStats:
@@ -22,7 +23,7 @@ class TermStats:
         for toks in tokenised:
             for tok in set(toks):
                 doc_freq[tok] = doc_freq.get(tok, 0) + 1
-        return cls(doc_freq, len(tokenised))
+        return cls(doc_freq, len(tokenised), sum(map(len, tokenised)) / max(len(tokenised), 1))
 
     def idf(self, token: str) -> float:
         """Smoothed inverse document frequency; unseen tokens get the highest value."""
@@ -30,18 +31,18 @@ class TermStats:
 
     def save_stats(self, folder: Path) -> None:
         (folder / self.FILE).write_text(
-            json.dumps({"size": self.size, "doc_freq": self.doc_freq}, ensure_ascii=False), "utf-8"
-        )
+            json.dumps({"size": self.size, "avgdl": self.avgdl, "doc_freq": self.doc_freq}, ensure_ascii=False),
+            "utf-8")
 
     @classmethod
     def load_stats(cls, folder: Path) -> TermStats:
         data = json.loads((folder / cls.FILE).read_text("utf-8"))
-        return TermStats(data["doc_freq"], int(data["size"]))
+        return TermStats(data["doc_freq"], int(data["size"]), data.get("avgdl"))
 
 
 class KeywordIndex(TermStats):
-    def __init__(self, retriever, doc_freq: dict[str, int], size: int) -> None:
-        super().__init__(doc_freq, size)
+    def __init__(self, retriever, doc_freq: dict[str, int], size: int, avgdl: float | None = None) -> None:
+        super().__init__(doc_freq, size, avgdl)
         self._retriever = retriever
 
     @classmethod
@@ -52,7 +53,7 @@ class KeywordIndex(TermStats):
         # bm25s cannot index an empty token list; a lone placeholder keeps row numbers aligned.
         retriever.index([toks or ["\x00"] for toks in tokenised], show_progress=False)
         stats = TermStats.count(tokenised)
-        return cls(retriever, stats.doc_freq, stats.size)
+        return cls(retriever, stats.doc_freq, stats.size, stats.avgdl)
 
     def search(self, tokens: list[str], k: int) -> list[tuple[int, float]]:
         """(row, score) pairs with a positive score, best first."""
@@ -84,5 +85,5 @@ class KeywordIndex(TermStats):
 
         retriever = bm25s.BM25.load(str(folder))
         stats = TermStats.load_stats(folder)
-        return cls(retriever, stats.doc_freq, stats.size)
+        return cls(retriever, stats.doc_freq, stats.size, stats.avgdl)
 

@@ -38,6 +38,7 @@ from .passage_store import FILE as PASSAGES_FILE
 from .passage_store import open_passages, write_passages
 from .readers import ExtractionCache, Readers
 from .schema import Chunk, Document, Removed, Skipped
+from .segments import DELTA_DIR, Concatenated, DeltaKeyword, SegmentedKeyword, SegmentedVector
 from .stores.base import Scored, SearchIndex
 from .tokenizer import Tokenizer, corpus_lexicon
 from .vector_index import VectorIndex
@@ -80,18 +81,34 @@ class DocumentInfo:
     path: str
     chunks: int
     meta: dict[str, str] = field(default_factory=dict)
+    sha: str = ""  # of its passages as stored (document_sha): an unchanged document keeps its rows
+    deleted: bool = False  # replaced or removed since its segment was written; its rows are skipped
+
+
+def document_sha(chunks: Sequence[Chunk]) -> str:
+    """What decides whether a document's rows can stay: its passages as they would be stored."""
+    digest = hashlib.sha256()
+    for c in chunks:
+        digest.update(json.dumps([c.title, c.paragraph, c.start, c.end, c.text, c.meta, c.location],
+                                 ensure_ascii=False, sort_keys=True).encode())
+    return digest.hexdigest()
 
 
 @dataclass
 class HybridIndex(SearchIndex):
-    """The local store, opened: chunks with their keyword and vector indexes (same row numbers)."""
+    """The local store, opened: chunks with their keyword and vector indexes (same row numbers),
+    one segment or a base and a delta (:mod:`qa.segments`)."""
 
     folder: Path
     manifest: dict
     chunks: Sequence[Chunk]  # fetched from disk by row (passage_store)
-    documents: list[DocumentInfo]
-    keyword: KeywordIndex
-    vector: VectorIndex
+    layout: list[DocumentInfo]  # every document's rows in row order, deleted ones included
+    keyword: KeywordIndex | SegmentedKeyword
+    vector: VectorIndex | SegmentedVector
+
+    @property
+    def documents(self) -> list[DocumentInfo]:  # type: ignore[override]
+        return [d for d in self.layout if not d.deleted]
 
     @property
     def terms(self) -> KeywordIndex:
@@ -122,7 +139,10 @@ class HybridIndex(SearchIndex):
         return [self.chunks[r] for r in rows]
 
     def iter_passages(self) -> Iterator[Chunk]:
-        return iter(self.chunks)
+        if all(not d.deleted for d in self.layout):
+            return iter(self.chunks)
+        live = sorted(r for span in self._document_rows.values() for r in span)
+        return (self.chunks[r] for r in live)
 
     def vectors_by_text(self) -> dict[str, np.ndarray]:
         return dict(zip((embed_text(c) for c in self.chunks), self.vector.vectors()))
@@ -141,10 +161,15 @@ class HybridIndex(SearchIndex):
     @cached_property
     def _document_rows(self) -> dict[str, range]:
         rows, start = {}, 0
-        for info in self.documents:
-            rows[info.doc_id] = range(start, start + info.chunks)
+        for info in self.layout:
+            if not info.deleted:
+                rows[info.doc_id] = range(start, start + info.chunks)
             start += info.chunks
         return rows
+
+    def close(self) -> None:
+        if hasattr(self.chunks, "close"):
+            self.chunks.close()
 
 
 @dataclass
@@ -267,6 +292,8 @@ def _open_generation(folder: Path, manifest: dict, verify: bool) -> HybridIndex:
         documents = read_documents(gen)
         keyword = KeywordIndex.load(gen / "bm25")
         vector = VectorIndex.load(gen / "vectors.faiss", manifest.get("vector_index"))
+        if (gen / DELTA_DIR).is_dir():
+            chunks, keyword, vector = _with_delta(gen / DELTA_DIR, documents, chunks, keyword, vector)
     except IndexDamaged as exc:
         raise IndexDamaged(f"{exc}: run `qa index` to rebuild") from exc
     except Exception as exc:  # any parse/IO failure means the same thing to the user
@@ -275,6 +302,19 @@ def _open_generation(folder: Path, manifest: dict, verify: bool) -> HybridIndex:
     if not (len(chunks) == keyword.size == vector.size) or vector.dim != manifest["encoder"]["dim"]:
         raise IndexDamaged(f"the index in {folder} is inconsistent (row counts differ): run `qa index` to rebuild")
     return HybridIndex(folder, manifest, chunks, documents, keyword, vector)
+
+
+def _with_delta(delta: Path, layout: list[DocumentInfo], chunks, keyword: KeywordIndex, vector: VectorIndex):
+    """The base segment's parts joined with the delta's, deleted base rows masked."""
+    dead = np.zeros(keyword.size, bool)
+    start = 0
+    for info in layout:
+        if info.deleted and start < keyword.size:
+            dead[start : start + info.chunks] = True
+        start += info.chunks
+    return (Concatenated(chunks, open_passages(delta)),
+            SegmentedKeyword(keyword, DeltaKeyword.load(delta), dead),
+            SegmentedVector(vector, VectorIndex.load(delta / "vectors.faiss"), dead))
 
 
 def _verify(gen: Path, manifest: dict) -> None:
@@ -467,6 +507,14 @@ class Prepared:
         return cls(chunks, infos, tokens, corpus_lexicon([keyword_text(c) for c in chunks]), files,
                    [str(p.resolve()) for p in paths])
 
+    def spans(self) -> list[range]:
+        """Each document's rows, in order."""
+        spans, start = [], 0
+        for info in self.infos:
+            spans.append(range(start, start + info.chunks))
+            start += info.chunks
+        return spans
+
     def manifest(self, encoder: Encoder, settings: Settings, vector_info: dict) -> dict:
         return make_manifest(encoder.name, encoder.dim, settings, vector_info, files=self.files,
                              corpus_fingerprint=fingerprint(self.files, settings), sources=self.sources,
@@ -499,18 +547,127 @@ def embed_missing(texts: list[str], cache: dict[str, np.ndarray], encoder: Encod
 
 
 def write_local(folder: Path, settings: Settings, encoder: Encoder, corpus: Prepared, progress: bool,
-                stage: Callable[[str], None]) -> Written:
-    """The local store: passages in SQLite, bm25s and FAISS files, one new generation folder."""
+                stage: Callable[[str], None], known_vectors: dict[str, np.ndarray] | None = None) -> Written:
+    """The local store: passages in SQLite, bm25s and FAISS files, one new generation folder;
+    only a delta segment beside the previous base when little changed (:mod:`qa.segments`).
+    ``known_vectors`` (embedded text → vector) spares the encoder those texts."""
+    infos = [replace(info, sha=document_sha(corpus.chunks[span.start : span.stop]))
+             for info, span in zip(corpus.infos, corpus.spans())]
+    plan = _delta_plan(folder, settings, encoder, corpus, infos)
+    if plan is not None:
+        try:
+            return _write_delta(folder, settings, encoder, corpus, infos, plan, progress, stage, known_vectors or {})
+        finally:
+            plan.old.close()
     texts = [embed_text(c) for c in corpus.chunks]
-    vectors, embedded, seconds = embed_missing(texts, previous_vectors(folder, encoder), encoder, settings,
-                                               progress, folder / PARTIAL_FILE, stage)
+    cache = {**previous_vectors(folder, encoder), **(known_vectors or {})}
+    vectors, embedded, seconds = embed_missing(texts, cache, encoder, settings, progress, folder / PARTIAL_FILE, stage)
     stage("building the keyword index")
     keyword = KeywordIndex.build(corpus.tokens)
     stage("building the vector index")
     vector = VectorIndex.build(vectors, settings.vector_index)
-    _commit(folder, corpus.manifest(encoder, settings, vector.info), corpus.chunks, corpus.infos, keyword, vector,
+    _commit(folder, corpus.manifest(encoder, settings, vector.info), corpus.chunks, infos, keyword, vector,
             corpus.lexicon[0] if corpus.lexicon else None)
     return Written(embedded, seconds, vector.info)
+
+
+@dataclass
+class DeltaPlan:
+    """An incremental build: the previous index, its base documents (newly deleted ones marked)
+    and which of the corpus's documents make up the new delta."""
+
+    old: HybridIndex
+    base_layout: list[DocumentInfo]
+    delta: list[int]  # indexes into the corpus's documents
+    base_rows: int
+
+
+def _delta_plan(folder: Path, settings: Settings, encoder: Encoder, corpus: Prepared,
+                infos: list[DocumentInfo]) -> DeltaPlan | None:
+    """A delta plan when the previous local index is compatible and little changed, else None."""
+    if len(corpus.chunks) < settings.store.delta_min_passages:
+        return None
+    try:
+        old = open_index(folder, verify=False)
+    except StoreError:
+        return None
+    base = old.keyword.base if isinstance(old, HybridIndex) and isinstance(old.keyword, SegmentedKeyword) else \
+        getattr(old, "keyword", None)
+    if not isinstance(old, HybridIndex) or base is None or base.avgdl is None \
+            or old.manifest["encoder"] != {"name": encoder.name, "dim": encoder.dim} \
+            or old.manifest["chunking"] != settings.chunking.as_dict() or any(not d.sha for d in old.layout):
+        old.close()
+        return None
+    new_sha = {info.doc_id: info.sha for info in infos}
+    base_layout, delta_kept, start = [], [], 0
+    for info in old.layout:
+        keep = not info.deleted and new_sha.get(info.doc_id) == info.sha
+        if start < base.size:
+            base_layout.append(replace(info, deleted=not keep))
+        elif keep:
+            delta_kept.append(info.doc_id)
+        start += info.chunks
+    kept = {d.doc_id for d in base_layout if not d.deleted} | set(delta_kept)
+    position = {info.doc_id: i for i, info in enumerate(infos)}
+    delta = [position[d] for d in delta_kept] + [i for i, info in enumerate(infos) if info.doc_id not in kept]
+    changed = sum(infos[i].chunks for i in delta) + sum(d.chunks for d in base_layout if d.deleted)
+    if changed > settings.store.delta_max_share * base.size:
+        old.close()
+        return None  # merge: one base again
+    return DeltaPlan(old, base_layout, delta, base.size)
+
+
+def _write_delta(folder: Path, settings: Settings, encoder: Encoder, corpus: Prepared, infos: list[DocumentInfo],
+                 plan: DeltaPlan, progress: bool, stage: Callable[[str], None],
+                 known_vectors: dict[str, np.ndarray]) -> Written:
+    """A new generation of hard links to the base's files, plus the delta written afresh."""
+    old = plan.old
+    spans = corpus.spans()
+    rows = [r for d in plan.delta for r in spans[d]]
+    chunks = [replace(corpus.chunks[r], chunk_id=plan.base_rows + n) for n, r in enumerate(rows)]
+    texts = [embed_text(c) for c in chunks]
+    cache = dict(known_vectors)
+    if isinstance(old.vector, SegmentedVector):  # the old delta's documents that stay keep their vectors
+        old_delta = old.chunks.delta if isinstance(old.chunks, Concatenated) else []
+        cache.update(zip((embed_text(c) for c in old_delta), old.vector.delta.vectors()))
+    vectors, embedded, seconds = embed_missing(texts, cache, encoder, settings, progress, folder / PARTIAL_FILE, stage)
+    stage(f"writing a delta of {len(chunks)} passages beside the base of {plan.base_rows}")
+    base_kw = old.keyword.base if isinstance(old.keyword, SegmentedKeyword) else old.keyword
+    keyword = DeltaKeyword.build([corpus.tokens[r] for r in rows], base_kw, base_kw.avgdl)
+    vector = VectorIndex.build(vectors, replace(settings.vector_index, kind="flat"))
+    layout = plan.base_layout + [infos[d] for d in plan.delta]
+    old_gen = folder / old.manifest["generation"]
+    base_files = [p.relative_to(old_gen) for p in _files_of(old_gen)
+                  if p.relative_to(old_gen).parts[0] in (PASSAGES_FILE, "bm25", "vectors.faiss", "lexicon.txt")]
+    linked = {str(n): (old.manifest["checksums"][str(n)], old.manifest["sizes"][str(n)]) for n in base_files}
+    base_info = old.manifest["vector_index"]
+    manifest = {**corpus.manifest(encoder, settings, base_info), "lexicon_total": old.manifest.get("lexicon_total"),
+                "segments": {"base": plan.base_rows, "delta": len(chunks),
+                             "deleted": sum(d.chunks for d in plan.base_layout if d.deleted)}}
+
+    def write(gen: Path) -> None:
+        for name in base_files:
+            _link(old_gen / name, gen / name)
+        (gen / DELTA_DIR).mkdir()
+        write_passages(gen / DELTA_DIR / PASSAGES_FILE, chunks)
+        keyword.save(gen / DELTA_DIR)
+        vector.save(gen / DELTA_DIR / "vectors.faiss")
+        write_documents(gen, layout, None)
+
+    commit_generation(folder, manifest, write, linked)
+    return Written(embedded, seconds, {**base_info, "delta_passages": len(chunks)})
+
+
+def _link(source: Path, target: Path) -> None:
+    """A hard link (no bytes copied; the old generation's removal leaves the data); a copy where
+    the filesystem has no hard links."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(source, target)
+    except OSError as exc:
+        if _no_room(exc, target.parent):
+            raise
+        shutil.copy2(source, target)
 
 
 def _total_removed(documents: list[Document]) -> Removed:
@@ -561,12 +718,15 @@ def write_documents(gen: Path, infos: list[DocumentInfo], lexicon: list[str] | N
         (gen / "lexicon.txt").write_text("\n".join(lexicon) + "\n", "utf-8")
 
 
-def commit_generation(folder: Path, manifest: dict, write: Callable[[Path], None]) -> str:
+def commit_generation(folder: Path, manifest: dict, write: Callable[[Path], None],
+                      linked: dict[str, tuple[str, int]] | None = None) -> str:
     """Write a new generation folder with ``write``, then switch the manifest to it (atomic).
 
     Returns the generation's name. A failure before the switch leaves the previous manifest
-    and generation live, and removes what was written.
+    and generation live, and removes what was written. ``linked``: files ``write`` hard-linked
+    from a committed generation, with their known (sha256, size): not hashed or synced again.
     """
+    linked = linked or {}
     folder.mkdir(parents=True, exist_ok=True)
     generation = f"g-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}-{time.perf_counter_ns() % 10**6}"
     gen = folder / generation
@@ -575,10 +735,14 @@ def commit_generation(folder: Path, manifest: dict, write: Callable[[Path], None
         gen.mkdir()
         write(gen)
         written = {str(p.relative_to(gen)): p for p in _files_of(gen)}
+        fresh = {name: p for name, p in written.items() if name not in linked}
         manifest = {**manifest, "generation": generation,
-                    "checksums": {name: sha256_file(p) for name, p in written.items()},
+                    "checksums": {**{n: linked[n][0] for n in written if n in linked},
+                                  **{name: sha256_file(p) for name, p in fresh.items()}},
                     "sizes": {name: p.stat().st_size for name, p in written.items()}}
-        _fsync_tree(gen)
+        for path in fresh.values():
+            with path.open("rb") as fh:
+                os.fsync(fh.fileno())
         tmp = folder / f".{MANIFEST}.{os.getpid()}.tmp"
         tmp.write_text(json.dumps(manifest, ensure_ascii=False, indent=1), "utf-8")
         with tmp.open("rb") as fh:
@@ -625,12 +789,6 @@ def _free_bytes(folder: Path) -> int | None:
         return shutil.disk_usage(folder).free
     except OSError:
         return None
-
-
-def _fsync_tree(folder: Path) -> None:
-    for path in _files_of(folder):
-        with path.open("rb") as fh:
-            os.fsync(fh.fileno())
 
 
 def _remove_old_generations(folder: Path, keep: str) -> None:

@@ -22,7 +22,6 @@ collection and switches to it the same way.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import math
@@ -52,6 +51,7 @@ from ..store import (
     Written,
     _verify,
     commit_generation,
+    document_sha,
     embed_missing,
     embed_text,
     previous_vectors,
@@ -321,15 +321,6 @@ def create_collection(client, name: str, dim: int, analyzer: str, plan: dict, ur
         client.create_collection(name, schema=schema, index_params=index)
     except Exception as exc:
         raise explain(exc, uri) from exc
-
-
-def document_sha(chunks: list[Chunk]) -> str:
-    """What decides whether a document's rows can stay: its passages as they would be stored."""
-    digest = hashlib.sha256()
-    for c in chunks:
-        digest.update(json.dumps([c.title, c.paragraph, c.start, c.end, c.text, c.meta, c.location],
-                                 ensure_ascii=False, sort_keys=True).encode())
-    return digest.hexdigest()
 
 
 def _bounded(text: str, what: str) -> str:
