@@ -174,7 +174,7 @@ def markdown(result: dict) -> str:
             "",
         ]
     for s in result.get("scales") or []:
-        lines += [f"## synthetic scale: {s['n']:,} passages", "",
+        lines += [f"## synthetic scale: {s['n']:,} passages ({s.get('pool', 'seeds')} sentences)", "",
                   "| store | vector index | recall@10 | vector p50 ms | keyword p50 ms | hybrid p50 ms | open s | "
                   "add one doc s | build s | peak RSS MB | server peak RSS MB |",
                   "|---|---|---|---|---|---|---|---|---|---|---|",
@@ -203,10 +203,12 @@ def run_cli(args, settings: Settings) -> int:
                                   n_questions=args.questions_limit)
             result["store"] = settings.store.kind if settings.store.kind == "milvus" else "local"
         scales = []
-        pool = sentence_pool(settings) if args.scale else None  # embedded once for every size
+        source = getattr(args, "pool", "wikipedia")
+        pool = sentence_pool(settings, source) if args.scale else None  # embedded once for every size
         for n in args.scale or []:
-            print(f"… synthetic corpus of {n:,} passages", file=sys.stderr)
-            scales.append(bench_scale(n, bench_store(settings, Path(tmp), f"scale_{n}"), Path(tmp) / f"scale-{n}", pool))
+            print(f"… synthetic corpus of {n:,} passages ({source} sentences)", file=sys.stderr)
+            scales.append({**bench_scale(n, bench_store(settings, Path(tmp), f"scale_{n}"), Path(tmp) / f"scale-{n}",
+                                         pool), "pool": source})
             shutil.rmtree(Path(tmp) / f"scale-{n}", ignore_errors=True)
     result["scale"] = scales[-1] if scales else None
     result["scales"] = scales

@@ -1,6 +1,8 @@
 """Synthetic corpora of N passages for ``qa bench --scale N``, without running the model per passage.
 
-Passages recombine three real sentences of the seed documents. A passage's vector is the
+Passages recombine three real sentences: of the CMRC 2018 trial's 256 Wikipedia articles
+(``--pool wikipedia``, the default: many topics, as a real collection has) or of the five seed
+pages (``--pool seeds``: one topic). A passage's vector is the
 weighted sum of its sentences' real passage embeddings plus noise, normalised; a question's
 vector is one sentence's real query embedding plus noise. The noise is Gaussian with the
 covariance of the real embeddings (it moves vectors the way real texts differ, not in
@@ -27,9 +29,12 @@ NOISE = 0.6  # noise norm relative to a unit signal: cosine to the noiseless vec
 QUERIES = 200
 
 
+POOLS = ("wikipedia", "seeds")
+
+
 @dataclass(frozen=True)
 class SentencePool:
-    """Seed sentences, their jieba tokens and their real passage/query embeddings."""
+    """Real sentences, their jieba tokens and their real passage/query embeddings."""
 
     sentences: list[str]
     tokens: list[list[str]]
@@ -43,18 +48,37 @@ class SentencePool:
         return (centred / np.sqrt(len(centred))).astype(np.float32)
 
 
-def sentence_pool(settings: Settings) -> SentencePool:
+def sentence_pool(settings: Settings, source: str = "seeds") -> SentencePool:
     from .encoders import load_encoder
     from .sentences import split
-    from .store import prepare
     from .tokenizer import Tokenizer
 
-    documents, _, _ = prepare([ROOT / "seeds"])
-    sentences = list(dict.fromkeys(s.strip() for d in documents for p in d.paragraphs for s in split(p) if len(s.strip()) > 8))
+    if source not in POOLS:
+        raise ValueError(f"unknown sentence pool {source!r} (choose {', '.join(POOLS)})")
+    texts = _wikipedia_articles() if source == "wikipedia" else _seed_documents()
+    sentences = list(dict.fromkeys(x.strip() for paragraphs in texts for p in paragraphs for x in split(p)
+                                   if len(x.strip()) > 8))
     encoder = load_encoder(settings.model, settings.encoder)
     tokenizer = Tokenizer()
     return SentencePool(sentences, [tokenizer.tokens(s) for s in sentences], encoder.encode_passages(sentences),
                         encoder.encode_queries(sentences))
+
+
+def _seed_documents() -> list[list[str]]:
+    from .store import prepare
+
+    documents, _, _ = prepare([ROOT / "seeds"])
+    return [d.paragraphs for d in documents]
+
+
+def _wikipedia_articles() -> list[list[str]]:
+    import json
+
+    source = ROOT.parent / "shared" / "benchmarks" / "cmrc2018_trial.json"
+    if not source.exists():
+        raise FileNotFoundError(f"{source} is missing: use --pool seeds")
+    data = json.loads(source.read_text("utf-8"))["data"]
+    return [[p["context"] for p in article["paragraphs"]] for article in data]
 
 
 def _noisy(vectors: np.ndarray, basis: np.ndarray, rng: np.random.Generator) -> np.ndarray:

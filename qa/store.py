@@ -457,14 +457,9 @@ def _build(paths: list[Path], settings: Settings, encoder: Encoder, progress: bo
     folder = settings.index_dir
     tokenizer = tokenizer or Tokenizer()
     stage = on_stage or (lambda _msg: None)
-    stage("reading and cleaning documents")
     if readers is None:  # a scan read by an earlier build is not OCR'd again
         with Readers(cache=ExtractionCache(folder / EXTRACTED_DIR), limits=settings.read) as own:
             return _build(paths, settings, encoder, progress, tokenizer, on_stage, own)
-    documents, skipped, files = prepare(paths, settings.cleaning.keep_all, readers)
-    if not documents:
-        raise NothingToIndex("no documents to index" + (f" ({len(skipped)} files skipped)" if skipped else ""))
-    corpus = Prepared.of(documents, settings, tokenizer, files, paths)
     settings = resolve_store(settings)
     if settings.store.kind == "milvus":
         from .stores.milvus import write_milvus as write
@@ -472,15 +467,89 @@ def _build(paths: list[Path], settings: Settings, encoder: Encoder, progress: bo
         write = write_local
     else:
         raise StoreError(f"unknown store '{settings.store.kind}' (choose local or milvus)")
+    carry = _carry(paths, settings) if settings.store.kind == "local" else None
+    if carry is not None:  # only new and changed files are read; the base keeps the rest
+        stage(f"reading {len(carry.fresh)} new or changed files ({len(carry.documents)} unchanged)")
+        documents, skipped, _ = prepare(carry.fresh, settings.cleaning.keep_all, readers)
+        corpus = Prepared.of(documents, settings, tokenizer, carry.files, paths)
+        written = write_local(folder, settings, encoder, corpus, progress, stage, carried=carry.documents) \
+            if documents or len(carry.documents) else None
+        if written is not None:
+            if readers.cache is not None:  # the carried files' extractions stay for the next merge
+                for path, sha in carry.paths:
+                    readers.cache.keep(path, sha)
+            return _report(folder, settings, started, documents, carry.skipped + skipped, written,
+                           len(documents) + len(carry.documents), sum(d.chunks for d in carry.documents),
+                           prune=readers.cache)
+    stage("reading and cleaning documents")
+    documents, skipped, files = prepare(paths, settings.cleaning.keep_all, readers)
+    if not documents:
+        raise NothingToIndex("no documents to index" + (f" ({len(skipped)} files skipped)" if skipped else ""))
+    corpus = Prepared.of(documents, settings, tokenizer, files, paths)
     written = write(folder, settings, encoder, corpus, progress, stage)
+    return _report(folder, settings, started, documents, skipped, written, len(documents), 0,
+                   prune=readers.cache)
+
+
+def _report(folder: Path, settings: Settings, started: float, documents: list[Document], skipped: list[Skipped],
+            written: Written, total_documents: int, carried_chunks: int,
+            prune: ExtractionCache | None = None) -> BuildReport:
     (folder / PARTIAL_FILE).unlink(missing_ok=True)  # now in the index itself
-    if readers.cache is not None:
-        readers.cache.prune()
-    return BuildReport(len(documents), len(corpus.chunks), written.embedded, len(corpus.chunks) - written.embedded,
-                       skipped, time.perf_counter() - started, folder, written.embed_seconds, written.vector_index,
+    if prune is not None:
+        prune.prune()
+    chunks = written.passages + carried_chunks
+    return BuildReport(total_documents, chunks, written.embedded, chunks - written.embedded, skipped,
+                       time.perf_counter() - started, folder, written.embed_seconds, written.vector_index,
                        removed=_total_removed(documents),
                        lossy=[(d.doc_id, d.removed) for d in documents
                               if d.removed.fraction > settings.cleaning.report_fraction])
+
+
+@dataclass
+class Carry:
+    """What an incremental build keeps without reading: the base's unchanged documents."""
+
+    documents: list[DocumentInfo]  # in the base segment, file unchanged
+    paths: list[tuple[Path, str]]  # their files and the files' sha256
+    fresh: list[Path]  # files to read: new, changed, or in the old delta
+    files: list[tuple[str, str]]  # (name, sha256) of every file found, for the manifest
+    skipped: list[Skipped]  # unsupported file types met while looking
+
+
+def _carry(paths: list[Path], settings: Settings) -> Carry | None:
+    """Split the corpus into files the local base already holds unchanged and files to read;
+    None when the previous index cannot take a delta (then everything is read)."""
+    from .loading import file_digest, find_files
+
+    try:
+        manifest = read_manifest(settings.index_dir)
+    except StoreError:
+        return None
+    if store_kind(manifest) != "local" or manifest.get("chunking") != settings.chunking.as_dict() \
+            or manifest.get("cleaning") != settings.cleaning.as_dict():
+        return None
+    found, skipped = find_files(paths)
+    if len({p.name for p in found}) != len(found):
+        return None  # two files share a name: the full build reports which
+    try:
+        layout = read_documents(settings.index_dir / manifest["generation"])
+    except (OSError, ValueError, TypeError):
+        return None
+    base_rows = manifest.get("segments", {}).get("base", sum(d.chunks for d in layout))
+    if base_rows < settings.store.delta_min_passages:
+        return None
+    by_name = {p.name: p for p in found}
+    digests = {p.name: file_digest(p) for p in found}
+    old_files = manifest.get("files", {})
+    carried, start = [], 0
+    for info in layout:
+        if start < base_rows and not info.deleted and info.sha and info.doc_id in by_name \
+                and old_files.get(info.doc_id) == digests[info.doc_id]:
+            carried.append(info)
+        start += info.chunks
+    kept = {d.doc_id for d in carried}
+    return Carry(carried, [(by_name[d], digests[d]) for d in kept], [p for p in found if p.name not in kept],
+                 [(p.name, digests[p.name]) for p in found], skipped)
 
 
 @dataclass
@@ -526,6 +595,7 @@ class Written:
     embedded: int
     embed_seconds: float
     vector_index: dict
+    passages: int = 0  # written by this build (a delta build: only the delta's)
 
 
 def embed_missing(texts: list[str], cache: dict[str, np.ndarray], encoder: Encoder, settings: Settings,
@@ -547,13 +617,18 @@ def embed_missing(texts: list[str], cache: dict[str, np.ndarray], encoder: Encod
 
 
 def write_local(folder: Path, settings: Settings, encoder: Encoder, corpus: Prepared, progress: bool,
-                stage: Callable[[str], None], known_vectors: dict[str, np.ndarray] | None = None) -> Written:
+                stage: Callable[[str], None], known_vectors: dict[str, np.ndarray] | None = None,
+                carried: Sequence[DocumentInfo] = ()) -> Written | None:
     """The local store: passages in SQLite, bm25s and FAISS files, one new generation folder;
     only a delta segment beside the previous base when little changed (:mod:`qa.segments`).
-    ``known_vectors`` (embedded text → vector) spares the encoder those texts."""
+    ``known_vectors`` (embedded text → vector) spares the encoder those texts. ``carried``: base
+    documents that were not read again because their files are unchanged; ``corpus`` is then
+    only the rest, and None is returned when the change is too large for a delta (read it all)."""
     infos = [replace(info, sha=document_sha(corpus.chunks[span.start : span.stop]))
              for info, span in zip(corpus.infos, corpus.spans())]
-    plan = _delta_plan(folder, settings, encoder, corpus, infos)
+    plan = _delta_plan(folder, settings, encoder, corpus, infos, carried)
+    if plan is None and carried:
+        return None
     if plan is not None:
         try:
             return _write_delta(folder, settings, encoder, corpus, infos, plan, progress, stage, known_vectors or {})
@@ -568,7 +643,7 @@ def write_local(folder: Path, settings: Settings, encoder: Encoder, corpus: Prep
     vector = VectorIndex.build(vectors, settings.vector_index)
     _commit(folder, corpus.manifest(encoder, settings, vector.info), corpus.chunks, infos, keyword, vector,
             corpus.lexicon[0] if corpus.lexicon else None)
-    return Written(embedded, seconds, vector.info)
+    return Written(embedded, seconds, vector.info, len(corpus.chunks))
 
 
 @dataclass
@@ -583,9 +658,9 @@ class DeltaPlan:
 
 
 def _delta_plan(folder: Path, settings: Settings, encoder: Encoder, corpus: Prepared,
-                infos: list[DocumentInfo]) -> DeltaPlan | None:
+                infos: list[DocumentInfo], carried: Sequence[DocumentInfo]) -> DeltaPlan | None:
     """A delta plan when the previous local index is compatible and little changed, else None."""
-    if len(corpus.chunks) < settings.store.delta_min_passages:
+    if len(corpus.chunks) + sum(d.chunks for d in carried) < settings.store.delta_min_passages:
         return None
     try:
         old = open_index(folder, verify=False)
@@ -598,7 +673,7 @@ def _delta_plan(folder: Path, settings: Settings, encoder: Encoder, corpus: Prep
             or old.manifest["chunking"] != settings.chunking.as_dict() or any(not d.sha for d in old.layout):
         old.close()
         return None
-    new_sha = {info.doc_id: info.sha for info in infos}
+    new_sha = {info.doc_id: info.sha for info in (*carried, *infos)}
     base_layout, delta_kept, start = [], [], 0
     for info in old.layout:
         keep = not info.deleted and new_sha.get(info.doc_id) == info.sha
@@ -655,7 +730,7 @@ def _write_delta(folder: Path, settings: Settings, encoder: Encoder, corpus: Pre
         write_documents(gen, layout, None)
 
     commit_generation(folder, manifest, write, linked)
-    return Written(embedded, seconds, {**base_info, "delta_passages": len(chunks)})
+    return Written(embedded, seconds, {**base_info, "delta_passages": len(chunks)}, len(corpus.chunks))
 
 
 def _link(source: Path, target: Path) -> None:
@@ -683,6 +758,7 @@ def make_manifest(encoder_name: str, dim: int, settings: Settings, vector_info: 
         "format": INDEX_FORMAT,
         "encoder": {"name": encoder_name, "dim": dim},
         "chunking": settings.chunking.as_dict(),
+        "cleaning": settings.cleaning.as_dict(),
         "fingerprint": corpus_fingerprint,
         "sources": sources,
         "files": dict(files),

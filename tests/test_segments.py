@@ -124,3 +124,19 @@ def test_answers_after_an_incremental_build_equal_a_full_rebuilds(setup, encoder
         a, b = incremental.ask(question), whole.ask(question)
         assert a.text == b.text, question
         assert [p.hit.chunk.text for p in a.passages[:1]] == [p.hit.chunk.text for p in b.passages[:1]], question
+
+
+def test_an_incremental_build_reads_only_the_new_files(setup, encoder, monkeypatch):
+    import qa.store
+
+    corpus, settings = setup
+    build([corpus], settings, encoder, progress=False)
+    write(corpus / "new.txt", NEW)
+    (corpus / "notes.xyz").write_text("?", "utf-8")
+    read, real = [], qa.store.prepare
+    monkeypatch.setattr(qa.store, "prepare", lambda paths, *a: read.append(list(paths)) or real(paths, *a))
+    report = build([corpus], settings, encoder, progress=False)
+    assert read == [[corpus / "new.txt"]]  # the five unchanged seed pages were not read again
+    assert report.documents == 6 and report.chunks == open_index(settings.index_dir).size
+    assert [s.reason for s in report.skipped] == ["unsupported file type '.xyz'"]
+    assert qa.store.is_current([corpus], settings)

@@ -470,7 +470,7 @@ def write_milvus(folder: Path, settings: Settings, encoder: Encoder, corpus: Pre
     _point_alias(client, store.collection, collection, uri)
     (folder / PENDING_FILE).unlink(missing_ok=True)
     client.close()
-    return Written(embedded, seconds, vector_info)
+    return Written(embedded, seconds, vector_info, len(corpus.chunks))
 
 
 def _insert(client, collection: str, chunks: list[Chunk], tokens: list[list[str]], vectors: np.ndarray,
