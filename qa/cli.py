@@ -270,7 +270,7 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--mode", choices=["hybrid", "bm25", "dense"], help="retrieval mode (default hybrid)")
     sp.add_argument("--json", action="store_true", help="print one JSON object per question")
     sp.add_argument("--doc", metavar="NAME", help="ask within one document (file name, stem or unique prefix)")
-    sp.add_argument("--answers", choices=["rules", "learned"], help="answer selection (default rules)")
+    sp.add_argument("--answers", choices=["rules", "learned", "reader"], help="answer selection (default rules)")
     sp.set_defaults(func=cmd_ask)
 
     sp = sub.add_parser("eval", help="evaluate retrieval and answers on a question set (JSON Lines)")
@@ -283,7 +283,7 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--split", metavar="NAME", help="only the questions of this split (train or test, qa/squad.py)")
     sp.add_argument("--within-doc", action="store_true",
                     help="retrieve within each question's own document (reading comprehension, as CJRC is scored)")
-    sp.add_argument("--answers", choices=["rules", "learned"], help="answer selection (default rules)")
+    sp.add_argument("--answers", choices=["rules", "learned", "reader"], help="answer selection (default rules)")
     sp.set_defaults(func=cmd_eval)
 
     sp = sub.add_parser("fit-answers", help="fit the answer models on question sets' train split (needs scikit-learn)")

@@ -100,6 +100,21 @@ class RetrievalSettings:
 
 
 @dataclass(frozen=True)
+class ReaderSettings:
+    """The span reader (qa/reader.py): input sizes as it was trained (qa/reader_data.py)."""
+
+    model_dir: Path | None = None  # None = the shipped qa/models/reader/
+    precision: str = "fp32"
+    max_tokens: int = 384  # question + passage tokens in one input, as in training
+    max_question_tokens: int = 64
+    max_answer_tokens: int = 40
+    # A passage longer than one input is read in windows of this many characters (300-character
+    # passages fit in one: e5's vocabulary takes about 0.8 tokens a Chinese character).
+    window_chars: int = 360
+    window_overlap_chars: int = 80
+
+
+@dataclass(frozen=True)
 class AnswerSettings:
     # "rules": the hand rules (qa/answer_rules.py), still the default because they hold the seed
     # set (answer acc 0.919 vs 0.860); "learned": the fitted models (qa/answering.py), better on
@@ -112,6 +127,7 @@ class AnswerSettings:
     sentence_max_chars: int = 120  # a run-on sentence is cut at ；/， into citable units of this size
     span_max_words: int = 6  # candidate answer spans: runs of up to this many words in one clause
     span_max_chars: int = 30
+    reader: ReaderSettings = field(default_factory=ReaderSettings)
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from .store import open_index
 from .stores.base import SearchIndex
 from .tokenizer import Tokenizer
 
-METHODS = ("rules", "learned")
+METHODS = ("rules", "learned", "reader")
 
 
 def _extractor(settings: Settings, tokenizer: Tokenizer, encoder: Encoder, models: AnswerModels | None):
@@ -31,6 +31,11 @@ def _extractor(settings: Settings, tokenizer: Tokenizer, encoder: Encoder, model
         raise ValueError(f"unknown answer method '{method}' (choose from {', '.join(METHODS)})")
     if method == "rules":
         return RuleExtractor(tokenizer, settings.answer)
+    if method == "reader":
+        from .reader import ReaderExtractor, SpanReader
+
+        reader = SpanReader(settings.answer.reader, settings.encoder.threads, settings.encoder.cache_dir)
+        return ReaderExtractor(settings.answer, reader, english=RuleExtractor(tokenizer, settings.answer))
     return AnswerExtractor(tokenizer, settings.answer, encoder, models)
 
 

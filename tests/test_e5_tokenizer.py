@@ -62,3 +62,15 @@ def test_long_text_is_cut_into_model_sized_windows(tokenizer):
     assert len(long_ones) > 1 and all(len(w.ids) <= 512 for w in windows)
     assert all(w.ids[0] == tokenizer.bos and w.ids[-1] == tokenizer.eos for w in windows)
     assert sum(w.weight for w in long_ones) == len(tokenizer.content_ids(PASSAGE_PREFIX + "温州后进支部转化了多少个。" * 200))
+
+
+def test_offsets_map_every_token_back_to_the_text_it_came_from(tokenizer):
+    for text in sample_texts(300):
+        ids, offsets = tokenizer.pieces_with_offsets(text)
+        assert ids == tokenizer.content_ids(text), text
+        assert all(0 <= s <= e <= len(text) for s, e in offsets), text
+        starts = [s for s, e in offsets if e > s]
+        assert starts == sorted(starts), text  # tokens follow the text in order
+    ids, offsets = tokenizer.pieces_with_offsets("后进支部已完成转化581个，營業額")
+    pieces = [("后进支部已完成转化581个，營業額")[s:e] for s, e in offsets]
+    assert "".join(pieces) == "后进支部已完成转化581个，營業額"

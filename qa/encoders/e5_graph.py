@@ -18,8 +18,10 @@ MS = "com.microsoft"
 OPSET = 17
 
 
-def build_graph(weights: E5Weights):
-    """The float32 model as an ``onnx.ModelProto``."""
+def build_graph(weights: E5Weights, head: str = "pool"):
+    """The float32 model as an ``onnx.ModelProto``. ``head``: "pool" returns mean-pooled states
+    (the encoder); "span" returns start/end logits per token ``[batch, seq, 2]`` from the
+    tensors ``head.w`` ``[2, hidden]`` and ``head.b`` (the span reader, :mod:`qa.reader`)."""
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
@@ -59,12 +61,18 @@ def build_graph(weights: E5Weights):
         nodes.append(helper.make_node("MatMul", [p + "gelu", linear_t(p + "fo.w")], [p + "fo"]))
         add_norm(p + "out", p + "fo", p + "h1", p + "oln", p + "fo.b")
         x = p + "out"
-    _mean_pool(nodes, inits, x)
+    if head == "span":
+        nodes.append(helper.make_node("MatMul", [x, linear_t("head.w")], ["head"]))
+        nodes.append(helper.make_node("Add", ["head", const("head.b", weights.tensor("head.b"))], ["logits"]))
+        output = helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch", "seq", 2])
+    else:
+        _mean_pool(nodes, inits, x)
+        output = helper.make_tensor_value_info("pooled", TensorProto.FLOAT, ["batch", cfg.hidden])
     graph = helper.make_graph(
-        nodes, "multilingual-e5-small",
+        nodes, "multilingual-e5-small" if head == "pool" else "multilingual-e5-small-reader",
         [helper.make_tensor_value_info("embeddings", TensorProto.FLOAT, ["batch", "seq", cfg.hidden]),
          helper.make_tensor_value_info("mask", TensorProto.INT64, ["batch", "seq"])],
-        [helper.make_tensor_value_info("pooled", TensorProto.FLOAT, ["batch", cfg.hidden])],
+        [output],
         inits,
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET), helper.make_opsetid(MS, 1)],

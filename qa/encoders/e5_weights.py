@@ -157,6 +157,19 @@ class E5Weights:
         flat = np.asarray(ids, dtype=np.int64).ravel()
         return dequantise_q4(blocks[flat], len(flat), h).reshape(*np.shape(ids), h)
 
+    def raw(self, name: str) -> np.ndarray:
+        """A tensor as stored: float32 values, or Q4_0 blocks (see :func:`dequantise_q4`)."""
+        dtype, count, start = self._dir[name]
+        if dtype == 0:
+            return np.array(np.frombuffer(self._buf, np.float32, count, start))
+        return np.array(np.frombuffer(self._buf, _Q4_DTYPE, count // Q4_BLOCK, start))
+
+    def word_blocks(self, ids: np.ndarray) -> np.ndarray:
+        """Q4_0 blocks of the word-embedding rows ``ids``, ``[len(ids), hidden / 32]``."""
+        _dtype, count, start = self._dir["emb.word"]
+        blocks = np.frombuffer(self._buf, _Q4_DTYPE, count // Q4_BLOCK, start)
+        return np.array(blocks.reshape(-1, self.config.hidden // Q4_BLOCK)[np.asarray(ids, np.int64)])
+
     @cached_property
     def sha256(self) -> str:
         return hashlib.sha256(self._buf).hexdigest()

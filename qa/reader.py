@@ -1,0 +1,182 @@
+"""Answer with a span reader: multilingual-e5-small fine-tuned to point at the answer.
+
+The reader reads ``<s> question </s></s> passage </s>`` for each of the top passages and gives
+every passage token a start and an end score; ``<s>`` scores "this passage does not answer".
+The answer is the best span (at most ``ReaderSettings.max_answer_tokens``) over the passages,
+ranked by how far its score clears its passage's no-answer score; when even the best does
+not clear the threshold fitted on held-out training questions (``qa/models/reader.json``), the
+assistant abstains. The cited sentence is the sentence unit holding the span.
+
+Weights: the encoder's 12 layers, fine-tuned (``python -m qa.reader_train``, on the train
+split of CMRC 2018, DRCD, CJRC and the seed questions) and shipped as float16 tensors in
+``qa/models/reader/``; the word table is the packaged one, frozen. Run on ONNX Runtime with
+the encoder's graph and a two-logit head (:func:`qa.encoders.e5_graph.build_graph`), cached
+like the encoder's.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .answer_units import sentence_units
+from .config import ReaderSettings
+from .encoders.base import EncoderError
+from .query import Query
+from .schema import Answer, Hit, Passage
+
+MODEL_DIR = Path(__file__).parent / "models" / "reader"
+THRESHOLD_FILE = Path(__file__).parent / "models" / "reader.json"
+#: Bump when the reader's graph or weights change, so cached ONNX files are rebuilt.
+READER_VERSION = 1
+
+
+class ReaderWeights:
+    """The fine-tuned tensors over the packaged weights (word table and config from the latter)."""
+
+    def __init__(self, folder: Path = MODEL_DIR) -> None:
+        from .encoders.e5_weights import E5Weights
+
+        self.base = E5Weights.packaged()
+        self.config = self.base.config
+        files = sorted(Path(folder).glob("reader-*.npz"))
+        if not files:
+            raise EncoderError(f"no reader weights in {folder} (train them: python -m qa.reader_train)")
+        self._tensors: dict[str, np.ndarray] = {}
+        for path in files:
+            with np.load(path) as data:
+                self._tensors.update({k: data[k].astype(np.float32) for k in data.files})
+        self.files = files
+
+    def tensor(self, name: str) -> np.ndarray:
+        return self._tensors[name] if name in self._tensors else self.base.tensor(name)
+
+    def source(self) -> dict:
+        """What the cached graph was built from (rebuilt when any of it changes)."""
+        return {"version": READER_VERSION, "files": [[p.name, p.stat().st_size, p.stat().st_mtime_ns] for p in self.files],
+                "base": str(self.base.path)}
+
+
+@dataclass(frozen=True)
+class ReadSpan:
+    passage: int  # index into the passages read
+    start: int  # character offsets in that passage
+    end: int
+    margin: float  # span score − the passage's no-answer score
+
+
+class SpanReader:
+    """Scores answer spans in passages (see the module docstring)."""
+
+    def __init__(self, settings: ReaderSettings | None = None, threads: int = 0, cache_dir: Path | None = None) -> None:
+        from .encoders.e5_graph import build_graph
+        from .encoders.e5_onnx import cached_onnx, open_session
+        from .encoders.e5_tokenizer import E5Tokenizer
+
+        self.settings = settings or ReaderSettings()
+        self.weights = ReaderWeights(self.settings.model_dir or MODEL_DIR)
+        self.tokenizer = E5Tokenizer(self.weights.base)
+        hidden = self.weights.config.hidden
+        self._positions = self.weights.tensor("emb.pos").reshape(-1, hidden) + self.weights.tensor("emb.type")[:hidden]
+        path = cached_onnx(f"e5-small-reader-{self.settings.precision}", self.weights.source(),
+                           lambda: build_graph(self.weights, head="span"), self.settings.precision, cache_dir)
+        self._session = open_session(path, threads)
+
+    def read(self, question: str, passages: list[str]) -> list[ReadSpan]:
+        """The best span of each passage (of each window, for a passage too long for one)."""
+        from .reader_data import pair_ids
+
+        s = self.settings
+        inputs = []  # (passage index, ids, first passage token, offsets)
+        for index, text in enumerate(passages):
+            for window_start, window in _windows(text, s.window_chars, s.window_overlap_chars):
+                pair = pair_ids(self.tokenizer, question, window, s.max_tokens, s.max_question_tokens)
+                if pair is not None:
+                    ids, first, offsets = pair
+                    inputs.append((index, ids, first, [(a + window_start, b + window_start) for a, b in offsets]))
+        if not inputs:
+            return []
+        logits = self._run([ids for _, ids, _, _ in inputs])
+        found = []
+        for (index, ids, first, offsets), row in zip(inputs, logits):
+            span = _best_span(row[: len(ids)], first, len(offsets), s.max_answer_tokens)
+            if span is None:
+                continue
+            a, b, score = span
+            start, end = offsets[a - first][0], offsets[b - first][1]
+            found.append(ReadSpan(index, start, end, score - float(row[0, 0] + row[0, 1])))
+        best: dict[int, ReadSpan] = {}
+        for span in found:
+            if span.passage not in best or span.margin > best[span.passage].margin:
+                best[span.passage] = span
+        return sorted(best.values(), key=lambda r: -r.margin)
+
+    def _run(self, rows: list[list[int]]) -> np.ndarray:
+        length = max(len(r) for r in rows)
+        ids = np.full((len(rows), length), self.tokenizer.eos, np.int64)
+        mask = np.zeros((len(rows), length), np.int64)
+        for i, row in enumerate(rows):
+            ids[i, : len(row)] = row
+            mask[i, : len(row)] = 1
+        embeddings = (self.weights.base.word_rows(ids) + self._positions[:length]).astype(np.float32)
+        return self._session.run(None, {"embeddings": embeddings, "mask": mask})[0]
+
+
+def _windows(text: str, size: int, overlap: int) -> list[tuple[int, str]]:
+    """``text`` in pieces of at most ``size`` characters overlapping by ``overlap`` (one piece if short)."""
+    if len(text) <= size:
+        return [(0, text)]
+    step = max(1, size - overlap)
+    return [(start, text[start : start + size]) for start in range(0, max(1, len(text) - overlap), step)]
+
+
+def _best_span(logits: np.ndarray, first: int, count: int, max_tokens: int) -> tuple[int, int, float] | None:
+    """(start token, end token, score) of the best span among the passage's ``count`` tokens."""
+    if count <= 0:
+        return None
+    start, end = logits[first : first + count, 0], logits[first : first + count, 1]
+    scores = start[:, None] + end[None, :]
+    band = np.triu(np.ones((count, count), bool)) & ~np.triu(np.ones((count, count), bool), max_tokens)
+    scores = np.where(band, scores, -np.inf)
+    a, b = np.unravel_index(int(np.argmax(scores)), scores.shape)
+    return first + int(a), first + int(b), float(scores[a, b])
+
+
+def load_threshold(path: Path = THRESHOLD_FILE) -> float:
+    """The abstain threshold fitted on held-out training questions (0.0 before any fit)."""
+    try:
+        return float(json.loads(path.read_text("utf-8"))["threshold"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return 0.0
+
+
+class ReaderExtractor:
+    """The ``reader`` answer method: one typed ``run(query, hits)`` like the other extractors."""
+
+    def __init__(self, settings, reader: SpanReader | None = None, english=None, threshold: float | None = None) -> None:
+        self.settings = settings  # AnswerSettings
+        self.reader = reader or SpanReader(settings.reader)
+        self.threshold = load_threshold() if threshold is None else threshold
+        self.english = english  # English questions keep the hand rules (no English training data)
+
+    def run(self, query: Query, hits: list[Hit], question_vector=None) -> Answer:
+        if query.english and self.english is not None:
+            return self.english.run(query, hits)
+        passages = [Passage(rank=i + 1, hit=h) for i, h in enumerate(hits)]
+        considered = hits[: self.settings.passages_considered]
+        spans = self.reader.read(query.text, [h.chunk.text for h in considered])
+        best = spans[0] if spans else None
+        confidence = float(1 / (1 + np.exp(-(best.margin - self.threshold)))) if best else 0.0
+        if best is None or best.margin < self.threshold:
+            return Answer(query.text, None, True, passages, confidence=confidence)
+        cited, text = passages[best.passage], considered[best.passage].chunk.text
+        sentence = next(((s, e) for s, e in sentence_units(text, self.settings.sentence_max_chars,
+                                                           whole=considered[best.passage].chunk.paragraph == 0)
+                         if s <= best.start < e), (best.start, best.end))
+        sentence = (sentence[0], max(sentence[1], best.end))  # a span across units cites them all
+        cited.sentence_span, cited.answer_span = sentence, (best.start, best.end)
+        return Answer(query.text, text[best.start : best.end].strip(), False, passages,
+                      sentence=text[sentence[0] : sentence[1]].strip(), confidence=confidence)
