@@ -34,7 +34,7 @@ def _extractor(settings: Settings, tokenizer: Tokenizer, encoder: Encoder, model
     if method == "reader":
         from .reader import ReaderExtractor, SpanReader
 
-        reader = SpanReader(settings.answer.reader, settings.encoder.threads, settings.encoder.cache_dir)
+        reader = SpanReader(settings.answer.reader, settings.encoder.threads, settings.encoder.cache_dir, encoder)
         return ReaderExtractor(settings.answer, reader, english=RuleExtractor(tokenizer, settings.answer))
     return AnswerExtractor(tokenizer, settings.answer, encoder, models)
 

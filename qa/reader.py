@@ -3,9 +3,9 @@
 The reader reads ``<s> question </s></s> passage </s>`` for each of the top passages and gives
 every passage token a start and an end score; ``<s>`` scores "this passage does not answer".
 The answer is the best span (at most ``ReaderSettings.max_answer_tokens``) over the passages,
-ranked by how far its score clears its passage's no-answer score; when even the best does
-not clear the threshold fitted on held-out training questions (``qa/models/reader.json``), the
-assistant abstains. The cited sentence is the sentence unit holding the span.
+ranked by how far its score clears its passage's no-answer score. Whether to answer at all is
+a logistic regression over that margin and how much of the question the passages contain,
+with a threshold, both fitted on held-out training questions (``qa/models/reader.json``). The cited sentence is the sentence unit holding the span.
 
 Weights: the encoder's 12 layers, fine-tuned (``python -m qa.reader_train``, on the train
 split of CMRC 2018, DRCD, CJRC and the seed questions) and shipped as float16 tensors in
@@ -37,22 +37,26 @@ READER_VERSION = 1
 class ReaderWeights:
     """The fine-tuned tensors over the packaged weights (word table and config from the latter)."""
 
-    def __init__(self, folder: Path = MODEL_DIR) -> None:
+    def __init__(self, folder: Path = MODEL_DIR, base=None) -> None:
         from .encoders.e5_weights import E5Weights
 
-        self.base = E5Weights.packaged()
+        self.base = base or E5Weights.packaged()
         self.config = self.base.config
         files = sorted(Path(folder).glob("reader-*.npz"))
         if not files:
             raise EncoderError(f"no reader weights in {folder} (train them: python -m qa.reader_train)")
-        self._tensors: dict[str, np.ndarray] = {}
+        # Read on demand: with the ONNX graph cached, answering needs only the position table.
+        self._where: dict[str, Path] = {}
         for path in files:
             with np.load(path) as data:
-                self._tensors.update({k: data[k].astype(np.float32) for k in data.files})
+                self._where.update(dict.fromkeys(data.files, path))
         self.files = files
 
     def tensor(self, name: str) -> np.ndarray:
-        return self._tensors[name] if name in self._tensors else self.base.tensor(name)
+        if name not in self._where:
+            return self.base.tensor(name)
+        with np.load(self._where[name]) as data:
+            return data[name].astype(np.float32)
 
     def source(self) -> dict:
         """What the cached graph was built from (rebuilt when any of it changes)."""
@@ -71,14 +75,18 @@ class ReadSpan:
 class SpanReader:
     """Scores answer spans in passages (see the module docstring)."""
 
-    def __init__(self, settings: ReaderSettings | None = None, threads: int = 0, cache_dir: Path | None = None) -> None:
+    def __init__(self, settings: ReaderSettings | None = None, threads: int = 0, cache_dir: Path | None = None,
+                 encoder=None) -> None:
+        """``encoder``: the index's e5 encoder, whose weights and tokenizer are shared (0.2 s less
+        to start a one-shot ``qa ask``)."""
         from .encoders.e5_graph import build_graph
-        from .encoders.e5_onnx import cached_onnx, open_session
+        from .encoders.e5_onnx import OnnxE5Encoder, cached_onnx, open_session
         from .encoders.e5_tokenizer import E5Tokenizer
 
         self.settings = settings or ReaderSettings()
-        self.weights = ReaderWeights(self.settings.model_dir or MODEL_DIR)
-        self.tokenizer = E5Tokenizer(self.weights.base)
+        shared = encoder if isinstance(encoder, OnnxE5Encoder) else None
+        self.weights = ReaderWeights(self.settings.model_dir or MODEL_DIR, shared.weights if shared else None)
+        self.tokenizer = shared.tokenizer if shared else E5Tokenizer(self.weights.base)
         hidden = self.weights.config.hidden
         self._positions = self.weights.tensor("emb.pos").reshape(-1, hidden) + self.weights.tensor("emb.type")[:hidden]
         path = cached_onnx(f"e5-small-reader-{self.settings.precision}", self.weights.source(),
@@ -145,21 +153,65 @@ def _best_span(logits: np.ndarray, first: int, count: int, max_tokens: int) -> t
     return first + int(a), first + int(b), float(scores[a, b])
 
 
-def load_threshold(path: Path = THRESHOLD_FILE) -> float:
-    """The abstain threshold fitted on held-out training questions (0.0 before any fit)."""
-    try:
-        return float(json.loads(path.read_text("utf-8"))["threshold"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return 0.0
+ABSTAIN_FEATURES = ("margin", "margin_gap", "cited_coverage", "best_coverage", "missing_share", "max_missing_idf",
+                    "top_score", "answer_chars")
+
+
+def abstain_features(query: Query, hits: list[Hit], spans: list[ReadSpan]) -> list[float]:
+    """What the abstain decision sees: how sure the reader is, and whether the question's terms
+    are in the passages at all (a "when did X open" question finds a date in any passage; the
+    reader alone cannot tell that X is nowhere)."""
+    from .answer_rules import coverage
+
+    texts = [f"{h.chunk.title}\n{h.chunk.text}" for h in hits]
+    best = spans[0] if spans else None
+    gap = best.margin - spans[1].margin if len(spans) > 1 else 5.0
+    seen = "\n".join(texts)
+    missing = [w for alts, w in query.key_terms if not any(a in seen for a in alts)]
+    total = sum(w for _, w in query.key_terms) or 1.0
+    top_idf = max((w for _, w in query.key_terms), default=1.0) or 1.0
+    return [best.margin if best else -20.0, min(gap, 5.0), coverage(query, texts[best.passage]) if best else 0.0,
+            max((coverage(query, t) for t in texts), default=0.0), sum(missing) / total,
+            max(missing, default=0.0) / top_idf, float(hits[0].score) if hits else 0.0,
+            float(np.log1p(best.end - best.start)) if best else 0.0]
+
+
+@dataclass(frozen=True)
+class AbstainModel:
+    """A logistic regression over :data:`ABSTAIN_FEATURES` and the probability under which the
+    assistant abstains, both fitted by :mod:`qa.reader_fit` (README, "The span reader")."""
+
+    weights: tuple[float, ...]
+    bias: float
+    mean: tuple[float, ...]
+    scale: tuple[float, ...]
+    threshold: float
+
+    def probability(self, row: list[float]) -> float:
+        z = (np.asarray(row) - np.asarray(self.mean)) / np.asarray(self.scale)
+        return float(1 / (1 + np.exp(-(float(np.dot(z, self.weights)) + self.bias))))
+
+    @classmethod
+    def load(cls, path: Path = THRESHOLD_FILE) -> AbstainModel:
+        try:
+            data = json.loads(path.read_text("utf-8"))["abstain"]
+            if tuple(data["features"]) != ABSTAIN_FEATURES:
+                raise ValueError("features differ")
+            return cls(tuple(data["weights"]), float(data["bias"]), tuple(data["mean"]), tuple(data["scale"]),
+                       float(data["threshold"]))
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise EncoderError(f"the reader's abstain model {path} is missing or stale ({exc}): "
+                               "run python -m qa.reader_fit") from exc
 
 
 class ReaderExtractor:
     """The ``reader`` answer method: one typed ``run(query, hits)`` like the other extractors."""
 
-    def __init__(self, settings, reader: SpanReader | None = None, english=None, threshold: float | None = None) -> None:
+    def __init__(self, settings, reader: SpanReader | None = None, english=None,
+                 abstain: AbstainModel | None = None) -> None:
         self.settings = settings  # AnswerSettings
         self.reader = reader or SpanReader(settings.reader)
-        self.threshold = load_threshold() if threshold is None else threshold
+        self.abstain = abstain or AbstainModel.load()
         self.english = english  # English questions keep the hand rules (no English training data)
 
     def run(self, query: Query, hits: list[Hit], question_vector=None) -> Answer:
@@ -169,8 +221,8 @@ class ReaderExtractor:
         considered = hits[: self.settings.passages_considered]
         spans = self.reader.read(query.text, [h.chunk.text for h in considered])
         best = spans[0] if spans else None
-        confidence = float(1 / (1 + np.exp(-(best.margin - self.threshold)))) if best else 0.0
-        if best is None or best.margin < self.threshold:
+        confidence = self.abstain.probability(abstain_features(query, considered, spans))
+        if best is None or confidence < self.abstain.threshold:
             return Answer(query.text, None, True, passages, confidence=confidence)
         cited, text = passages[best.passage], considered[best.passage].chunk.text
         sentence = next(((s, e) for s, e in sentence_units(text, self.settings.sentence_max_chars,

@@ -166,6 +166,23 @@ def _add_one_document(work: Path, settings: Settings, corpus, vectors: np.ndarra
     return time.perf_counter() - started
 
 
+def _one_shot_ask(work: Path, question: str) -> tuple[float | None, float | None]:
+    """Seconds and peak memory of a real one-shot ``qa ask`` on the index (its own process: what
+    a user's ask costs at this size, apart from the benchmark's own corpus and vectors)."""
+    import os
+    import subprocess
+    import sys
+
+    started = time.perf_counter()
+    child = subprocess.Popen([sys.executable, "-m", "qa.cli", "ask", question, "--index-dir", str(work), "--json"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(child.pid, 0)
+    child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode != 0:
+        return None, None
+    return round(time.perf_counter() - started, 2), round(usage.ru_maxrss / 1024, 1)
+
+
 def _server_peak_mb() -> float | None:
     """Peak RSS of embedded Milvus's server (milvus-lite runs it as a child process)."""
     import os
@@ -215,6 +232,8 @@ def bench_scale(n: int, settings: Settings, work: Path, pool: SentencePool | Non
                                                    vector=queries[i], mode="hybrid"), range(QUERIES))
     info = index.stats()["vector_index"]
     server_mb = _server_peak_mb()  # the server as opened and asked, before the next write restarts it
+    index.close()
+    ask_s, ask_mb = _one_shot_ask(work, pool.sentences[asked[0]])
     add_one = _add_one_document(work, settings, corpus, vectors)
     return {
         "n": n,
@@ -230,4 +249,6 @@ def bench_scale(n: int, settings: Settings, work: Path, pool: SentencePool | Non
         "build_s": round(build_s, 1),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "server_peak_rss_mb": server_mb,
+        "ask_s": ask_s,
+        "ask_peak_rss_mb": ask_mb,
     }

@@ -6,10 +6,10 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from qa.config import AnswerSettings, Settings
-from qa.reader import ReaderExtractor, SpanReader, _best_span, _windows, load_threshold
+from qa.config import AnswerSettings
+from qa.reader import ABSTAIN_FEATURES, AbstainModel, ReaderExtractor, SpanReader, _best_span, _windows
 from qa.reader_data import Example, answer_span, encode, pair_ids
-from qa.reader_fit import DevRead, choose_threshold
+from qa.reader_fit import DevRead, choose_threshold, fit
 
 
 @pytest.fixture(scope="module")
@@ -56,12 +56,28 @@ def test_windows_cover_a_long_passage_with_overlap():
     assert _windows("短", 360, 80) == [(0, "短")]
 
 
-def test_the_threshold_maximises_f1_with_abstention_counted():
-    reads = [DevRead("a", True, 3.0, 1.0), DevRead("a", True, 1.0, 0.5), DevRead("a", False, 0.0, 0.0),
-             DevRead("a", False, -2.0, 0.0), DevRead("b", True, 2.0, 1.0)]
-    threshold, figures = choose_threshold(reads)
-    assert 0.0 < threshold < 1.0  # answer the 1.0 and above, abstain on both unanswerable ones
-    assert figures["a"]["abstained_unanswerable"] == 1.0 and figures["a"]["wrong_abstain"] == 0.0
+def _read(set_, answerable, margin, f1_):
+    return DevRead(set_, answerable, [margin] + [0.0] * (len(ABSTAIN_FEATURES) - 1), f1_)
+
+
+def test_the_threshold_maximises_f1_with_abstention_counted_and_wrong_refusals_capped():
+    reads = [_read("a", True, 3.0, 1.0), _read("a", True, 1.0, 0.5), _read("a", False, 0.0, 0.0),
+             _read("a", False, -2.0, 0.0), _read("b", True, 2.0, 1.0)]
+    probabilities = np.array([0.9, 0.6, 0.4, 0.1, 0.8])
+    assert 0.4 < choose_threshold(reads, probabilities) < 0.6  # abstain on both unanswerable ones
+    # Refusing nothing answerable: the 0.6 question must be answered, so the 0.4 one is too.
+    reads[1] = _read("a", True, 1.0, 0.5)
+    probabilities = np.array([0.9, 0.3, 0.4, 0.1, 0.8])
+    assert choose_threshold(reads, probabilities, max_wrong=0.0) <= 0.3
+
+
+def test_the_abstain_model_learns_that_a_low_margin_means_no_answer():
+    rng = np.random.default_rng(0)
+    reads = [_read(s, m > 0, m, 1.0 if m > 0 else 0.0) for s in "ab" for m in rng.normal(0, 3, 200)]
+    model, figures = fit(reads, max_wrong=0.05)
+    low, high = ([m] + [0.0] * (len(ABSTAIN_FEATURES) - 1) for m in (-5.0, 5.0))
+    assert model.probability(low) < model.threshold <= model.probability(high)
+    assert figures["a"]["wrong_abstain"] <= 0.05 and figures["a"]["abstained_unanswerable"] > 0.5
 
 
 def test_the_shipped_reader_answers_and_cites_581(assistant, reader):
@@ -83,8 +99,9 @@ def test_the_shipped_reader_abstains_when_the_passages_do_not_say(assistant, rea
         assert extractor.run(assistant.analyzer.run(question), hits).abstained, question
 
 
-def test_the_threshold_file_is_fitted():
-    assert load_threshold() != 0.0
+def test_the_shipped_abstain_model_is_fitted_and_readable():
+    model = AbstainModel.load()
+    assert len(model.weights) == len(ABSTAIN_FEATURES) and 0.0 < model.threshold < 1.0
 
 
 def test_the_trainers_model_computes_what_the_shipped_graph_computes(reader):

@@ -47,6 +47,14 @@ class OnnxE5Encoder:
         self._positions = self._weights.tensor("emb.pos").reshape(-1, self.dim) + self._weights.tensor("emb.type")[: self.dim]
         self._session = self._open_session(cached_model(self._weights, precision, self.settings.cache_dir))
 
+    @property
+    def weights(self) -> E5Weights:
+        return self._weights
+
+    @property
+    def tokenizer(self) -> E5Tokenizer:
+        return self._tokenizer
+
     def _open_session(self, path: Path):
         return open_session(path, self.settings.threads)
 
