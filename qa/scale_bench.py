@@ -168,19 +168,22 @@ def _add_one_document(work: Path, settings: Settings, corpus, vectors: np.ndarra
 
 def _one_shot_ask(work: Path, question: str) -> tuple[float | None, float | None]:
     """Seconds and peak memory of a real one-shot ``qa ask`` on the index (its own process: what
-    a user's ask costs at this size, apart from the benchmark's own corpus and vectors)."""
-    import os
+    a user's ask costs at this size, apart from the benchmark's own corpus and vectors). The
+    child reports its own VmHWM: a forked child's rusage maxrss starts at its parent's size."""
     import subprocess
     import sys
 
+    code = ("import sys\nfrom qa.cli import main\nrc = main(sys.argv[1:])\n"
+            "hwm = next(x for x in open('/proc/self/status') if x.startswith('VmHWM'))\n"
+            "print('VmHWM_KB', hwm.split()[1], rc)")
     started = time.perf_counter()
-    child = subprocess.Popen([sys.executable, "-m", "qa.cli", "ask", question, "--index-dir", str(work), "--json"],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _, status, usage = os.wait4(child.pid, 0)
-    child.returncode = os.waitstatus_to_exitcode(status)
-    if child.returncode != 0:
+    done = subprocess.run([sys.executable, "-c", code, "ask", question, "--index-dir", str(work), "--json"],
+                          capture_output=True, text=True)
+    seconds = time.perf_counter() - started
+    report = [line.split() for line in done.stdout.splitlines() if line.startswith("VmHWM_KB")]
+    if done.returncode != 0 or not report or report[-1][2] != "0":
         return None, None
-    return round(time.perf_counter() - started, 2), round(usage.ru_maxrss / 1024, 1)
+    return round(seconds, 2), round(int(report[-1][1]) / 1024, 1)
 
 
 def _server_peak_mb() -> float | None:

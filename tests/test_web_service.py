@@ -107,6 +107,14 @@ def test_questions_are_answered_while_an_upload_is_indexed(seed_settings, encode
     assert end - start > 0.5
     assert sum(start < t < end for t in during) >= 8
     assert len(service.documents()) == 45
+    # The new documents answer as soon as the upload returns: a sentence of one, asked back,
+    # is found in it.
+    import re
+
+    for path in files[:3]:
+        sentence = max(re.split(r"[。！？\n]", path.read_text("utf-8")), key=len)[:60]
+        answer = service.ask(sentence)
+        assert answer.passages and answer.passages[0].hit.chunk.doc_id == path.name, sentence
 
 
 def test_a_full_disk_while_copying_an_upload_adds_nothing_and_says_so(service, tmp_path, monkeypatch):
