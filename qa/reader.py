@@ -22,14 +22,16 @@ from pathlib import Path
 
 import numpy as np
 
+from .answer_model import LinearModel
 from .answer_units import sentence_units
 from .config import ReaderSettings
 from .encoders.base import EncoderError
+from .encoders.e5_onnx import run_padded
 from .query import Query
 from .schema import Answer, Hit, Passage
 
 MODEL_DIR = Path(__file__).parent / "models" / "reader"
-THRESHOLD_FILE = Path(__file__).parent / "models" / "reader.json"
+ABSTAIN_FILE = Path(__file__).parent / "models" / "reader.json"
 #: Bump when the reader's graph or weights change, so cached ONNX files are rebuilt.
 READER_VERSION = 1
 
@@ -80,15 +82,14 @@ class SpanReader:
         """``encoder``: the index's e5 encoder, whose weights and tokenizer are shared (0.2 s less
         to start a one-shot ``qa ask``)."""
         from .encoders.e5_graph import build_graph
-        from .encoders.e5_onnx import OnnxE5Encoder, cached_onnx, open_session
+        from .encoders.e5_onnx import OnnxE5Encoder, cached_onnx, input_positions, open_session
         from .encoders.e5_tokenizer import E5Tokenizer
 
         self.settings = settings or ReaderSettings()
         shared = encoder if isinstance(encoder, OnnxE5Encoder) else None
         self.weights = ReaderWeights(self.settings.model_dir or MODEL_DIR, shared.weights if shared else None)
         self.tokenizer = shared.tokenizer if shared else E5Tokenizer(self.weights.base)
-        hidden = self.weights.config.hidden
-        self._positions = self.weights.tensor("emb.pos").reshape(-1, hidden) + self.weights.tensor("emb.type")[:hidden]
+        self._positions = input_positions(self.weights)  # the fine-tuned tables
         path = cached_onnx(f"e5-small-reader-{self.settings.precision}", self.weights.source(),
                            lambda: build_graph(self.weights, head="span"), self.settings.precision, cache_dir)
         self._session = open_session(path, threads)
@@ -123,14 +124,7 @@ class SpanReader:
         return sorted(best.values(), key=lambda r: -r.margin)
 
     def _run(self, rows: list[list[int]]) -> np.ndarray:
-        length = max(len(r) for r in rows)
-        ids = np.full((len(rows), length), self.tokenizer.eos, np.int64)
-        mask = np.zeros((len(rows), length), np.int64)
-        for i, row in enumerate(rows):
-            ids[i, : len(row)] = row
-            mask[i, : len(row)] = 1
-        embeddings = (self.weights.base.word_rows(ids) + self._positions[:length]).astype(np.float32)
-        return self._session.run(None, {"embeddings": embeddings, "mask": mask})[0]
+        return run_padded(self._session, self.weights.base, self._positions, rows, self.tokenizer.eos)
 
 
 def _windows(text: str, size: int, overlap: int) -> list[tuple[int, str]]:
@@ -181,24 +175,24 @@ class AbstainModel:
     """A logistic regression over :data:`ABSTAIN_FEATURES` and the probability under which the
     assistant abstains, both fitted by :mod:`qa.reader_fit` (README, "The span reader")."""
 
-    weights: tuple[float, ...]
-    bias: float
-    mean: tuple[float, ...]
-    scale: tuple[float, ...]
+    model: LinearModel
     threshold: float
 
     def probability(self, row: list[float]) -> float:
-        z = (np.asarray(row) - np.asarray(self.mean)) / np.asarray(self.scale)
-        return float(1 / (1 + np.exp(-(float(np.dot(z, self.weights)) + self.bias))))
+        return float(self.model.probabilities([row])[0])
+
+    def to_json(self) -> dict:
+        return {**self.model.to_json(), "threshold": self.threshold}
 
     @classmethod
-    def load(cls, path: Path = THRESHOLD_FILE) -> AbstainModel:
+    def load(cls, path: Path = ABSTAIN_FILE) -> AbstainModel:
         try:
-            data = json.loads(path.read_text("utf-8"))["abstain"]
-            if tuple(data["features"]) != ABSTAIN_FEATURES:
+            data = dict(json.loads(path.read_text("utf-8"))["abstain"])
+            threshold = float(data.pop("threshold"))
+            model = LinearModel(**data)
+            if tuple(model.features) != ABSTAIN_FEATURES:
                 raise ValueError("features differ")
-            return cls(tuple(data["weights"]), float(data["bias"]), tuple(data["mean"]), tuple(data["scale"]),
-                       float(data["threshold"]))
+            return cls(model, threshold)
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise EncoderError(f"the reader's abstain model {path} is missing or stale ({exc}): "
                                "run python -m qa.reader_fit") from exc

@@ -25,6 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .answer_fit import QuestionSet
+
 #: Share of training documents kept out of the reader's fit, for fitting its abstain threshold.
 DEV_SHARE = 0.15
 NO_SPAN_ANSWERS = {"YES", "NO"}
@@ -69,21 +71,24 @@ def answer_span(text: str, answers: list[str]) -> tuple[int, int] | None:
     return start, start + len(answer)
 
 
-def collect(questions_file: Path, index_dir: Path, within_doc: bool, split: str = "train") -> list[Example]:
-    """Examples for every question of ``split`` (see the module docstring)."""
-    from tqdm import tqdm
-
+def open_set(qset: QuestionSet, keep) -> tuple[object, list]:
+    """The set's index opened for retrieval (the rules answer, unused) and its questions that
+    ``keep`` accepts."""
     from .config import Settings
     from .evaluation import read_questions
     from .pipeline import Assistant
 
-    settings = Settings()
-    settings = replace(settings, index_dir=index_dir)
-    assistant = Assistant.open(settings)
-    depth = settings.answer.passages_considered
-    name = questions_file.parent.name if questions_file.parent.name != "eval" else questions_file.stem
-    questions, _ = read_questions(questions_file, [d.doc_id for d in assistant.index.documents])
-    questions = [q for q in questions if q.split == split]
+    assistant = Assistant.open(replace(Settings(), index_dir=qset.index_dir))
+    questions, _ = read_questions(qset.questions, [d.doc_id for d in assistant.index.documents])
+    return assistant, [q for q in questions if keep(q)]
+
+
+def collect(qset: QuestionSet, split: str = "train") -> list[Example]:
+    """Examples for every question of ``split`` (see the module docstring)."""
+    from tqdm import tqdm
+
+    assistant, questions = open_set(qset, lambda q: q.split == split)
+    depth, name, within_doc = assistant.settings.answer.passages_considered, qset.name, qset.within_doc
     queries = [assistant.analyzer.run(assistant.prepare(q.question)[0]) for q in questions]
     vectors = assistant.retriever.encode(queries)
     examples: list[Example] = []
@@ -191,7 +196,7 @@ def write_bundle(examples: list[Example], out: Path, max_length: int = 384, max_
             arrays[f"w:{name}"] = raw
         else:
             arrays[f"q4:{name}"] = raw
-            arrays[f"shape:{name}"] = np.array(weights.tensor(name).shape, np.int64)
+            arrays[f"shape:{name}"] = np.array(weights.shape(name), np.int64)
     np.savez_compressed(out, **arrays)
     stats = {"examples": len(kept), "dropped": len(examples) - len(kept), "vocabulary": len(vocab),
              "with_answer": int((encoded.start > 0).sum()), "dev": int(arrays["dev"].sum()),
@@ -219,9 +224,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     examples: list[Example] = []
     for spec in args.sets:
-        questions, _, index = spec.partition("=")
-        within = index.endswith("@doc")
-        examples += collect(Path(questions), Path(index.removesuffix("@doc")), within)
+        examples += collect(QuestionSet.parse(spec))
     if args.both_scripts:
         examples += in_the_other_script(examples)
     stats = write_bundle(examples, args.out)

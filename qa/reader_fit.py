@@ -18,14 +18,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from .answer_fit import Matrix, QuestionSet, fit_linear
 from .answer_metrics import f1
-from .reader import ABSTAIN_FEATURES, THRESHOLD_FILE, AbstainModel, abstain_features
-from .reader_data import NO_SPAN_ANSWERS, is_dev
+from .reader import ABSTAIN_FEATURES, ABSTAIN_FILE, AbstainModel, abstain_features
+from .reader_data import NO_SPAN_ANSWERS, is_dev, open_set
 
 
 @dataclass(frozen=True)
@@ -36,21 +37,16 @@ class DevRead:
     f1: float  # of the best span (0 when unanswerable)
 
 
-def read_dev(questions_file: Path, index_dir: Path, within_doc: bool) -> list[DevRead]:
+def read_dev(qset: QuestionSet) -> list[DevRead]:
     from tqdm import tqdm
 
-    from .config import Settings
-    from .evaluation import read_questions
-    from .pipeline import Assistant
     from .reader import SpanReader
 
-    settings = replace(Settings(), index_dir=index_dir)
-    assistant = Assistant.open(settings)  # retrieval only: the reader is run here, unthresholded
-    reader, depth = SpanReader(settings.answer.reader), settings.answer.passages_considered
-    name = questions_file.parent.name if questions_file.parent.name != "eval" else questions_file.stem
-    questions, _ = read_questions(questions_file, [d.doc_id for d in assistant.index.documents])
-    questions = [q for q in questions if q.split == "train" and is_dev(q.doc)
-                 and not any(a.upper() in NO_SPAN_ANSWERS for a in q.answers)]
+    assistant, questions = open_set(qset, lambda q: q.split == "train" and is_dev(q.doc)
+                                    and not any(a.upper() in NO_SPAN_ANSWERS for a in q.answers))
+    # The reader is run here unthresholded, on what retrieval gives.
+    reader = SpanReader(assistant.settings.answer.reader, encoder=assistant.encoder)
+    depth, name, within_doc = assistant.settings.answer.passages_considered, qset.name, qset.within_doc
     out = []
     for q in tqdm(questions, desc=f"reader dev {name}", unit="q"):
         query = assistant.analyzer.run(assistant.prepare(q.question)[0])
@@ -76,22 +72,15 @@ MAX_WRONG_ABSTAIN = 0.05
 
 def fit(reads: list[DevRead], max_wrong: float = MAX_WRONG_ABSTAIN) -> tuple[AbstainModel, dict]:
     """The abstain model (answerable or not, sets weighed equally) and its best-F1 threshold."""
-    from sklearn.linear_model import LogisticRegression
-
-    x = np.array([r.features for r in reads], np.float64)
-    y = np.array([r.answerable for r in reads], int)
     sets = [r.set for r in reads]
     counts = {s: sets.count(s) for s in set(sets)}
-    weight = np.array([len(reads) / (len(counts) * counts[s]) for s in sets])
-    mean, scale = x.mean(0), x.std(0)
-    scale[scale < 1e-6] = 1.0  # a feature constant on the dev questions: left as it is
-    model = LogisticRegression(C=1.0, max_iter=1000).fit((x - mean) / scale, y, sample_weight=weight)
-    probabilities = model.predict_proba((x - mean) / scale)[:, 1]
+    matrix = Matrix()
+    for r, s in zip(reads, sets):
+        matrix.add([r.features], [int(r.answerable)], len(reads) / (len(counts) * counts[s]))
+    model = fit_linear(ABSTAIN_FEATURES, matrix)
+    probabilities = model.probabilities(matrix.rows)
     threshold = choose_threshold(reads, probabilities, max_wrong)
-    abstain = AbstainModel(tuple(float(w) for w in model.coef_[0].round(6)), round(float(model.intercept_[0]), 6),
-                           tuple(float(m) for m in mean.round(6)), tuple(float(v) for v in scale.round(6)),
-                           round(float(threshold), 6))
-    return abstain, figures(reads, probabilities, threshold)
+    return AbstainModel(model, round(float(threshold), 6)), figures(reads, probabilities, threshold)
 
 
 def choose_threshold(reads: list[DevRead], probabilities: np.ndarray, max_wrong: float = 1.0) -> float:
@@ -135,7 +124,7 @@ def figures(reads: list[DevRead], probabilities: np.ndarray, threshold: float) -
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("sets", nargs="+", metavar="QUESTIONS.jsonl=INDEX_DIR[@doc]")
-    parser.add_argument("--out", type=Path, default=THRESHOLD_FILE)
+    parser.add_argument("--out", type=Path, default=ABSTAIN_FILE)
     parser.add_argument("--max-wrong-abstain", type=float, default=MAX_WRONG_ABSTAIN)
     parser.add_argument("--reads", type=Path, help="keep the dev reads in (or reuse them from) this JSON file")
     args = parser.parse_args(argv)
@@ -144,13 +133,11 @@ def main(argv: list[str] | None = None) -> int:
     else:
         reads = []
         for spec in args.sets:
-            questions, _, index = spec.partition("=")
-            reads += read_dev(Path(questions), Path(index.removesuffix("@doc")), index.endswith("@doc"))
+            reads += read_dev(QuestionSet.parse(spec))
         if args.reads:
             args.reads.write_text(json.dumps([r.__dict__ for r in reads]), "utf-8")
     abstain, dev = fit(reads, args.max_wrong_abstain)
-    record = {"abstain": {"features": list(ABSTAIN_FEATURES), "weights": list(abstain.weights), "bias": abstain.bias,
-                          "mean": list(abstain.mean), "scale": list(abstain.scale), "threshold": abstain.threshold},
+    record = {"abstain": abstain.to_json(),
               "fitted_on": "dev share of the train split (qa.reader_data.is_dev), and its answerable questions "
                            "asked again with their document withheld",
               "max_wrong_abstain": args.max_wrong_abstain, "sets": [s.split("=")[0] for s in args.sets], "dev": dev}

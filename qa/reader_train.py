@@ -1,12 +1,13 @@
 """Fine-tune multilingual-e5-small as the span reader (torch; run where a GPU is, or slowly here).
 
-    python -m qa.reader_train reader-train.npz --out DIR [--epochs 3 --lr 1e-4 ...]
+    python -m qa.reader_train reader-train.npz --out DIR [--config 1e-4:3 2e-4:3 ...]
 
 Reads the bundle :mod:`qa.reader_data` writes (tokenised examples and the packaged weights),
 adds a start/end head to the encoder, trains every weight but the frozen 250k-row word table
 on the non-dev examples, reports span F1 and no-answer accuracy on the dev examples, and
 writes the trained tensors as float16 shards (``reader-*.npz``, each under 16 MB) that
-:mod:`qa.reader` loads. Imports only numpy and torch.
+:mod:`qa.reader` loads. Needs numpy and torch only (of this package, the Q4 reader in
+:mod:`qa.encoders.e5_weights`), so it runs on a GPU machine without the project installed.
 """
 
 from __future__ import annotations
@@ -21,23 +22,13 @@ from pathlib import Path
 import numpy as np
 
 HIDDEN, LAYERS, HEADS, EPS = 384, 12, 12, 1e-12
-Q4_BLOCK = 32
 SHARDS = 4
-
-
-def dequantise(blocks: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """Q4_0 blocks → float32, as :func:`qa.encoders.e5_weights.dequantise_q4` (repeated here so
-    this script needs numpy and torch only)."""
-    rows, cols = shape
-    blocks = blocks.reshape(rows, cols // Q4_BLOCK)
-    low = (blocks["qs"] & 0x0F).astype(np.int8) - 8
-    high = (blocks["qs"] >> 4).astype(np.int8) - 8
-    values = np.concatenate([low, high], axis=-1).astype(np.float32)
-    return (values * blocks["d"].astype(np.float32)[..., None]).reshape(rows, cols)
 
 
 def load_bundle(path: Path) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """(examples, tensors by name) from the bundle."""
+    from .encoders.e5_weights import dequantise_q4
+
     data = np.load(path)
     tensors: dict[str, np.ndarray] = {}
     for key in data.files:
@@ -45,9 +36,9 @@ def load_bundle(path: Path) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray
             tensors[key[2:]] = data[key].astype(np.float32)
         elif key.startswith("q4:"):
             name = key[3:]
-            tensors[name] = dequantise(data[key], tuple(data[f"shape:{name}"]))
+            tensors[name] = dequantise_q4(data[key], *data[f"shape:{name}"])
     word = data["word_q4"]
-    tensors["word"] = dequantise(word.reshape(-1), (word.shape[0], HIDDEN))
+    tensors["word"] = dequantise_q4(word, word.shape[0], HIDDEN)
     examples = {k: data[k] for k in ("ids", "mask", "passage_start", "start", "end", "dev", "set", "question")}
     return examples, tensors
 

@@ -473,7 +473,7 @@ def _build(paths: list[Path], settings: Settings, encoder: Encoder, progress: bo
         documents, skipped, _ = prepare(carry.fresh, settings.cleaning.keep_all, readers)
         corpus = Prepared.of(documents, settings, tokenizer, carry.files, paths)
         written = write_local(folder, settings, encoder, corpus, progress, stage, carried=carry.documents) \
-            if documents or len(carry.documents) else None
+            if documents or carry.documents else None
         if written is not None:
             if readers.cache is not None:  # the carried files' extractions stay for the next merge
                 for path, sha in carry.paths:

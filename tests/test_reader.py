@@ -101,7 +101,7 @@ def test_the_shipped_reader_abstains_when_the_passages_do_not_say(assistant, rea
 
 def test_the_shipped_abstain_model_is_fitted_and_readable():
     model = AbstainModel.load()
-    assert len(model.weights) == len(ABSTAIN_FEATURES) and 0.0 < model.threshold < 1.0
+    assert len(model.model.weights) == len(ABSTAIN_FEATURES) and 0.0 < model.threshold < 1.0
 
 
 def test_the_trainers_model_computes_what_the_shipped_graph_computes(reader):

@@ -44,7 +44,7 @@ class OnnxE5Encoder:
             raise EncoderError(str(exc)) from exc
         self.dim = self._weights.config.hidden
         self._tokenizer = E5Tokenizer(self._weights)
-        self._positions = self._weights.tensor("emb.pos").reshape(-1, self.dim) + self._weights.tensor("emb.type")[: self.dim]
+        self._positions = input_positions(self._weights)
         self._session = self._open_session(cached_model(self._weights, precision, self.settings.cache_dir))
 
     @property
@@ -87,14 +87,26 @@ class OnnxE5Encoder:
         return batches
 
     def _run(self, batch: list[Window]) -> np.ndarray:
-        length = max(len(w.ids) for w in batch)
-        ids = np.full((len(batch), length), self._tokenizer.eos, np.int64)
-        mask = np.zeros((len(batch), length), np.int64)
-        for row, window in enumerate(batch):
-            ids[row, : len(window.ids)] = window.ids
-            mask[row, : len(window.ids)] = 1
-        embeddings = (self._weights.word_rows(ids) + self._positions[:length]).astype(np.float32)
-        return self._session.run(None, {"embeddings": embeddings, "mask": mask})[0]
+        return run_padded(self._session, self._weights, self._positions, [w.ids for w in batch], self._tokenizer.eos)
+
+
+def input_positions(weights) -> np.ndarray:
+    """What each position adds to its token's word embedding: position plus token type."""
+    hidden = weights.config.hidden
+    return weights.tensor("emb.pos").reshape(-1, hidden) + weights.tensor("emb.type")[:hidden]
+
+
+def run_padded(session, words: E5Weights, positions: np.ndarray, rows: list, pad: int) -> np.ndarray:
+    """Run an e5 graph on token-id rows padded to the longest (``pad`` ids, masked out); the
+    word embeddings are looked up in numpy so the 250k-row table stays 4-bit."""
+    length = max(len(r) for r in rows)
+    ids = np.full((len(rows), length), pad, np.int64)
+    mask = np.zeros((len(rows), length), np.int64)
+    for i, row in enumerate(rows):
+        ids[i, : len(row)] = row
+        mask[i, : len(row)] = 1
+    embeddings = (words.word_rows(ids) + positions[:length]).astype(np.float32)
+    return session.run(None, {"embeddings": embeddings, "mask": mask})[0]
 
 
 def open_session(path: Path, threads: int = 0):

@@ -132,14 +132,20 @@ class E5Weights:
 
     def tensor(self, name: str) -> np.ndarray:
         """A float32 tensor: 1-D for vectors, ``[out, in]`` for the matrices."""
+        raw = self.raw(name)
+        if raw.dtype == np.float32:
+            return raw
+        return dequantise_q4(raw, *self.shape(name))
+
+    def shape(self, name: str) -> tuple[int, ...]:
+        """A tensor's shape, without reading it."""
+        dtype, count, _start = self._dir[self._known(name)]
+        return (count,) if dtype == 0 else self._matrix_shape(name, count)
+
+    def _known(self, name: str) -> str:
         if name not in self._dir:
             raise WeightsError(f"{self.path} has no tensor {name!r}")
-        dtype, count, start = self._dir[name]
-        if dtype == 0:
-            return np.frombuffer(self._buf, np.float32, count, start)
-        rows, cols = self._matrix_shape(name, count)
-        blocks = np.frombuffer(self._buf, _Q4_DTYPE, count // Q4_BLOCK, start)
-        return dequantise_q4(blocks, rows, cols)
+        return name
 
     def _matrix_shape(self, name: str, count: int) -> tuple[int, int]:
         h, f = self.config.hidden, self.config.ffn
@@ -151,24 +157,21 @@ class E5Weights:
 
     def word_rows(self, ids: np.ndarray) -> np.ndarray:
         """Word embeddings for ``ids`` only: the 250k-row table stays 4-bit on disk."""
-        _dtype, count, start = self._dir["emb.word"]
         h = self.config.hidden
-        blocks = np.frombuffer(self._buf, _Q4_DTYPE, count // Q4_BLOCK, start).reshape(-1, h // Q4_BLOCK)
         flat = np.asarray(ids, dtype=np.int64).ravel()
-        return dequantise_q4(blocks[flat], len(flat), h).reshape(*np.shape(ids), h)
+        return dequantise_q4(self.word_blocks(flat), len(flat), h).reshape(*np.shape(ids), h)
 
     def raw(self, name: str) -> np.ndarray:
-        """A tensor as stored: float32 values, or Q4_0 blocks (see :func:`dequantise_q4`)."""
-        dtype, count, start = self._dir[name]
+        """A tensor as stored (memory-mapped, read-only): float32 values, or Q4_0 blocks (see
+        :func:`dequantise_q4`)."""
+        dtype, count, start = self._dir[self._known(name)]
         if dtype == 0:
-            return np.array(np.frombuffer(self._buf, np.float32, count, start))
-        return np.array(np.frombuffer(self._buf, _Q4_DTYPE, count // Q4_BLOCK, start))
+            return np.frombuffer(self._buf, np.float32, count, start)
+        return np.frombuffer(self._buf, _Q4_DTYPE, count // Q4_BLOCK, start)
 
     def word_blocks(self, ids: np.ndarray) -> np.ndarray:
         """Q4_0 blocks of the word-embedding rows ``ids``, ``[len(ids), hidden / 32]``."""
-        _dtype, count, start = self._dir["emb.word"]
-        blocks = np.frombuffer(self._buf, _Q4_DTYPE, count // Q4_BLOCK, start)
-        return np.array(blocks.reshape(-1, self.config.hidden // Q4_BLOCK)[np.asarray(ids, np.int64)])
+        return self.raw("emb.word").reshape(-1, self.config.hidden // Q4_BLOCK)[np.asarray(ids, np.int64)]
 
     @cached_property
     def sha256(self) -> str:
