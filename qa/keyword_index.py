@@ -80,10 +80,11 @@ class KeywordIndex(TermStats):
         self.save_stats(folder)
 
     @classmethod
-    def load(cls, folder: Path) -> KeywordIndex:
+    def load(cls, folder: Path, mmap: bool = True) -> KeywordIndex:
+        """The saved index, its score matrix memory-mapped by default (see VectorIndex.load)."""
         import bm25s
 
-        retriever = bm25s.BM25.load(str(folder))
+        retriever = bm25s.BM25.load(str(folder), mmap=mmap)
         stats = TermStats.load_stats(folder)
         return cls(retriever, stats.doc_freq, stats.size, stats.avgdl)
 

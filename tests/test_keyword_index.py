@@ -1,3 +1,7 @@
+from pathlib import Path
+
+import pytest
+
 from qa.keyword_index import KeywordIndex
 from qa.tokenizer import Tokenizer
 
@@ -22,3 +26,13 @@ def test_idf_prefers_rare_terms_and_round_trips(tmp_path):
     again = KeywordIndex.load(tmp_path)
     assert again.size == 4 and again.doc_freq == index.doc_freq
     assert again.search(tok.tokens("秀洲面积"), 2)[0][0] == 2
+
+
+@pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="needs Linux /proc")
+def test_load_maps_the_score_matrix(tmp_path):
+    tok, index = build()
+    index.save(tmp_path)
+    mapped, copied = KeywordIndex.load(tmp_path), KeywordIndex.load(tmp_path, mmap=False)
+    assert str(tmp_path) in Path("/proc/self/maps").read_text()
+    query = tok.tokens("温州后进支部")
+    assert mapped.search(query, 4) == copied.search(query, 4) == index.search(query, 4)

@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -60,3 +62,16 @@ def test_auto_builds_hnsw_when_ivf_cannot_reach_the_target():
     index = VectorIndex.build(vectors, settings)
     assert index.info["kind"] == "hnsw" and index.info["recall_at_10"] >= 0.98
     assert index.info["instead_of"]["kind"] == "ivf" and index.info["instead_of"]["recall_at_10"] < 0.98
+
+
+@pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="needs Linux /proc")
+@pytest.mark.parametrize("kind", ["flat", "ivf"])
+def test_load_maps_the_file_instead_of_copying_it(tmp_path, kind):
+    vectors = clustered(3000)
+    index = VectorIndex.build(vectors, VectorIndexSettings(kind=kind))
+    index.save(tmp_path / "v.faiss")
+    mapped = VectorIndex.load(tmp_path / "v.faiss", index.info)
+    assert str(tmp_path / "v.faiss") in Path("/proc/self/maps").read_text()
+    copied = VectorIndex.load(tmp_path / "v.faiss", index.info, mmap=False)
+    queries = clustered(20, seed=7)
+    assert mapped.search(queries, 10) == copied.search(queries, 10) == index.search(queries, 10)
