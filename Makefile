@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/pip install --disable-pip-version-check -q -c constraints.txt
 
-.PHONY: setup setup-test run test index eval cmrc drcd cjrc cmrc-index drcd-index cjrc-index fit-answers reader-data fit-reader bench bench-1m bench-milvus bench-ocr soak lint clean screenshots
+.PHONY: setup setup-test run test index eval cmrc drcd cjrc cmrc-index drcd-index cjrc-index fit-answers reader-data fit-reader fit-reader-decisions fit-yes-no bench bench-1m bench-milvus bench-ocr soak lint clean screenshots
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -68,14 +68,22 @@ fit-answers: setup-test cmrc-index drcd-index cjrc-index index
 
 # The span reader (qa/reader.py): its training data from the three sets' and the seeds' train
 # split, the fine-tune (about 5 minutes on one H200 GPU; on 2 CPU cores, with the CPU torch
-# build, a day), then its abstain threshold on the held-out dev share of the train split.
+# build, a day), then its sentence choice and abstain threshold on the held-out dev share of
+# the train split (fit-reader-decisions alone: about 10 minutes on 2 cores, no GPU).
 reader-data: setup cmrc-index drcd-index cjrc-index index
 	$(BIN)/python -m qa.reader_data eval/cmrc/questions.jsonl=eval/cmrc/index-300 eval/drcd/questions.jsonl=eval/drcd/index \
 		eval/cjrc/questions.jsonl=eval/cjrc/index@doc eval/seed_questions.jsonl=index --both-scripts --out reports/reader/bundle.npz
 fit-reader: reader-data
 	$(BIN)/python -m qa.reader_train reports/reader/bundle.npz --out qa/models/reader --config 1e-4:3 2e-4:3 1e-4:5
+	$(MAKE) fit-reader-decisions
+fit-reader-decisions: setup-test cmrc-index drcd-index cjrc-index index
 	$(BIN)/python -m qa.reader_fit eval/cmrc/questions.jsonl=eval/cmrc/index-300 eval/drcd/questions.jsonl=eval/drcd/index \
 		eval/cjrc/questions.jsonl=eval/cjrc/index@doc eval/seed_questions.jsonl=index
+
+# Yes/no questions (qa/yes_no.py): evidence → answered? → yes or no, fitted on CJRC's train split
+# (the one set with YES/NO gold answers and unanswerable questions). Under a minute.
+fit-yes-no: setup-test cjrc-index
+	$(BIN)/python -m qa.yes_no_fit eval/cjrc/questions.jsonl=eval/cjrc/index@doc
 
 # Speed, memory and size: the seed corpus, the CMRC trial corpus, and synthetic 10k/100k corpora.
 bench: setup

@@ -128,6 +128,9 @@ class AnswerSettings:
     span_max_words: int = 6  # candidate answer spans: runs of up to this many words in one clause
     span_max_chars: int = 30
     reader: ReaderSettings = field(default_factory=ReaderSettings)
+    # Yes/no questions (是否…) are answered 是/否 with their evidence sentence by fitted models
+    # (qa/yes_no.py) whichever method answers the others; False leaves them to that method.
+    yes_no: bool = True
 
 
 @dataclass(frozen=True)

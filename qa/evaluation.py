@@ -49,9 +49,17 @@ class Outcome:
     seconds: float
 
     @property
+    def said(self) -> str:
+        """The answer as scored: a yes/no verdict as YES / NO where the gold is written so (CJRC);
+        elsewhere its words (能 / 不能 …, as DRCD writes them)."""
+        if self.answer.verdict and any(a.upper() in ("YES", "NO") for a in self.question.answers):
+            return self.answer.verdict.upper()
+        return self.answer.text or ""
+
+    @property
     def answer_correct(self) -> bool:
         return self.question.answerable and not self.answer.abstained and contains_any(
-            self.answer.text or "", self.question.answers)
+            self.said, self.question.answers)
 
     @property
     def sentence_correct(self) -> bool:
@@ -65,7 +73,7 @@ class Outcome:
             return (float(self.answer.abstained),) * 2
         if self.answer.abstained:
             return 0.0, 0.0
-        return exact_match(self.answer.text or "", self.question.answers), f1(self.answer.text or "", self.question.answers)
+        return exact_match(self.said, self.question.answers), f1(self.said, self.question.answers)
 
 
 @dataclass

@@ -21,6 +21,7 @@ from .schema import Answer
 from .store import open_index
 from .stores.base import SearchIndex
 from .tokenizer import Tokenizer
+from .yes_no import YesNoAnswerer
 
 METHODS = ("rules", "learned", "reader")
 
@@ -51,6 +52,7 @@ class Assistant:
     analyzer: QueryAnalyzer
     retriever: HybridRetriever
     extractor: AnswerExtractor | RuleExtractor
+    yes_no: YesNoAnswerer | None = None
 
     @classmethod
     def open(cls, settings: Settings, encoder: Encoder | None = None,
@@ -69,6 +71,7 @@ class Assistant:
             QueryAnalyzer(tokenizer, index.terms, Translator()),
             HybridRetriever(index, encoder, settings.retrieval),
             _extractor(settings, tokenizer, encoder, models),
+            YesNoAnswerer(settings.answer) if settings.answer.yes_no else None,
         )
 
     def prepare(self, question: str) -> tuple[str, list[str]]:
@@ -107,7 +110,10 @@ class Assistant:
         if vector is None and isinstance(self.extractor, AnswerExtractor):
             # bm25 mode: the answer models still compare sentences with the question
             vector = self.encoder.encode_queries([query.text])[0]
-        answer = self.extractor.run(query, hits, vector)
+        if self.yes_no is not None and query.answer_type == "yesno" and not query.english:
+            answer = self.yes_no.run(query, hits)
+        else:
+            answer = self.extractor.run(query, hits, vector)
         cited = answer.cited
         # Show the top k, and always the passage the answer is cited to.
         answer.passages = answer.passages[:k] + ([cited] if cited and cited.rank > k else [])

@@ -16,6 +16,10 @@ from .script import both_scripts, to_simplified
 from .tokenizer import STOPWORDS, Tokenizer
 
 # (answer type, Chinese cue, English cue); the first match wins, so specific cues come first.
+_YES_NO = r"是否|是不是|有没有|有沒有|有无|有無|能否|可否|能不能|会不会|會不會|可不可以"
+# A yes/no marker inside a question that asks for something else ("测量是否有高血压的方法是？",
+# "决定是否废除依照何标准？") does not make it a yes/no question.
+_ASKS_FOR = re.compile(r"什么|什麼|哪|谁|誰|何|多少|几|幾|怎|如何|为什么|為什麼|方法是|原因|指的是")
 _TYPES = [
     ("list", r"哪些|哪几|哪[两二三四五六七八九十]|包括什么|包括哪|分别是|有哪", r"\bwhich\b.*\b(are|were)\b|what are|what were|\blist\b"),
     ("date", r"什么时候|何时|哪一?年|哪一?天|几月|几号|哪个月|日期|时间是|发布时间|何年", r"\bwhen\b|what (year|date|day|month|time)|which (year|date|day)"),
@@ -23,6 +27,7 @@ _TYPES = [
     ("person", r"谁|哪位|什么人|作者|编辑|记者|何人|姓名|名字", r"\bwho\b|\bwhom\b|\bauthor\b|\beditor\b|\bwrote\b|whose name"),
     ("place", r"哪里|哪儿|什么地方|何地|在哪|哪个(城市|地方|省|市|县|区|宾馆)|哪座", r"\bwhere\b|which (city|place|county|province|town|hotel)"),
     ("source", r"来源|出处|哪家媒体|哪个网站|刊登|发表在", r"\bsource\b|published (by|in)|which (newspaper|website|paper)"),
+    ("yesno", r"吗[？?]?\s*$", r"(?!)"),  # "…吗？" only when no other cue asks for something
 ]
 # Framing that points at "the article" rather than at its content.
 _FRAMING = re.compile(
@@ -33,7 +38,7 @@ _FRAMING = re.compile(
 _CUE = re.compile(r"多少|几|什么|谁|哪|何|怎样|如何|是否")
 _VERBAL = re.compile(r"^(了|到|至|为|达|是|成)")
 _UNIT_CHARS = set("个名项家人次倍年位所条批届户元月日天种类")
-_QUESTION_WORDS = re.compile(r"多少|几|什么|哪|谁|吗|呢|如何|怎样|怎么|是否|为什么|请问|\?|？")
+_QUESTION_WORDS = re.compile(r"多少|几|什么|哪|谁|吗|呢|如何|怎样|怎么|是否|为什么|请问|\?|？|" + _YES_NO)
 
 
 @dataclass
@@ -51,6 +56,8 @@ class Query:
 
 
 def answer_type(text: str, english: bool) -> str:
+    if not english and re.search(_YES_NO, text) and not _ASKS_FOR.search(text):
+        return "yesno"  # English yes/no questions keep the English rules
     for name, chinese, latin in _TYPES:
         if re.search(latin if english else chinese, text, re.IGNORECASE):
             return name

@@ -72,6 +72,7 @@ class ReadSpan:
     start: int  # character offsets in that passage
     end: int
     margin: float  # span score − the passage's no-answer score
+    unit: int = -1  # the sentence unit it starts in (read_units), -1 = best of the whole passage
 
 
 class SpanReader:
@@ -95,7 +96,13 @@ class SpanReader:
         self._session = open_session(path, threads)
 
     def read(self, question: str, passages: list[str]) -> list[ReadSpan]:
-        """The best span of each passage (of each window, for a passage too long for one)."""
+        """The best span of each passage (of each window, for a passage too long for one), best first."""
+        return self.read_units(question, passages, None)[0]
+
+    def read_units(self, question: str, passages: list[str], units: list[list[tuple[int, int]]] | None
+                   ) -> tuple[list[ReadSpan], list[ReadSpan]]:
+        """(the best span of each passage, best first; the best span starting in each of the
+        passages' sentence ``units``, a ReadSpan per unit that has one), from one reading."""
         from .reader_data import pair_ids
 
         s = self.settings
@@ -107,21 +114,28 @@ class SpanReader:
                     ids, first, offsets = pair
                     inputs.append((index, ids, first, [(a + window_start, b + window_start) for a, b in offsets]))
         if not inputs:
-            return []
+            return [], []
         logits = self._run([ids for _, ids, _, _ in inputs])
-        found = []
+        best: dict[tuple[int, int], ReadSpan] = {}  # (passage, unit or -1 for the whole passage)
         for (index, ids, first, offsets), row in zip(inputs, logits):
-            span = _best_span(row[: len(ids)], first, len(offsets), s.max_answer_tokens)
-            if span is None:
+            per_start = _best_per_start(row[: len(ids)], first, len(offsets), s.max_answer_tokens)
+            if per_start is None:
                 continue
-            a, b, score = span
-            start, end = offsets[a - first][0], offsets[b - first][1]
-            found.append(ReadSpan(index, start, end, score - float(row[0, 0] + row[0, 1])))
-        best: dict[int, ReadSpan] = {}
-        for span in found:
-            if span.passage not in best or span.margin > best[span.passage].margin:
-                best[span.passage] = span
-        return sorted(best.values(), key=lambda r: -r.margin)
+            ends, scores = per_start
+            margins = scores - float(row[0, 0] + row[0, 1])
+            starts = np.array([a for a, _ in offsets])
+            groups = [(-1, np.ones(len(offsets), bool))]
+            if units is not None:
+                groups += [(u, (starts >= a) & (starts < b)) for u, (a, b) in enumerate(units[index])]
+            for unit, mask in groups:
+                if not mask.any():
+                    continue
+                i = int(np.flatnonzero(mask)[np.argmax(margins[mask])])
+                span = ReadSpan(index, offsets[i][0], offsets[int(ends[i])][1], float(margins[i]), unit)
+                if (index, unit) not in best or span.margin > best[index, unit].margin:
+                    best[index, unit] = span
+        ranked = sorted(best.values(), key=lambda r: -r.margin)
+        return [r for r in ranked if r.unit < 0], [r for r in ranked if r.unit >= 0]
 
     def _run(self, rows: list[list[int]]) -> np.ndarray:
         return run_padded(self._session, self.weights.base, self._positions, rows, self.tokenizer.eos)
@@ -135,16 +149,28 @@ def _windows(text: str, size: int, overlap: int) -> list[tuple[int, str]]:
     return [(start, text[start : start + size]) for start in range(0, max(1, len(text) - overlap), step)]
 
 
-def _best_span(logits: np.ndarray, first: int, count: int, max_tokens: int) -> tuple[int, int, float] | None:
-    """(start token, end token, score) of the best span among the passage's ``count`` tokens."""
+def _best_per_start(logits: np.ndarray, first: int, count: int, max_tokens: int
+                    ) -> tuple[np.ndarray, np.ndarray] | None:
+    """For each of the passage's ``count`` tokens as a start: (its best end token, relative to
+    ``first``; that span's score), spans of at most ``max_tokens``."""
     if count <= 0:
         return None
     start, end = logits[first : first + count, 0], logits[first : first + count, 1]
     scores = start[:, None] + end[None, :]
     band = np.triu(np.ones((count, count), bool)) & ~np.triu(np.ones((count, count), bool), max_tokens)
     scores = np.where(band, scores, -np.inf)
-    a, b = np.unravel_index(int(np.argmax(scores)), scores.shape)
-    return first + int(a), first + int(b), float(scores[a, b])
+    ends = scores.argmax(1)
+    return ends, scores[np.arange(count), ends]
+
+
+def _best_span(logits: np.ndarray, first: int, count: int, max_tokens: int) -> tuple[int, int, float] | None:
+    """(start token, end token, score) of the best span among the passage's ``count`` tokens."""
+    per_start = _best_per_start(logits, first, count, max_tokens)
+    if per_start is None:
+        return None
+    ends, scores = per_start
+    a = int(np.argmax(scores))
+    return first + a, first + int(ends[a]), float(scores[a])
 
 
 ABSTAIN_FEATURES = ("margin", "margin_gap", "cited_coverage", "best_coverage", "missing_share", "max_missing_idf",
@@ -170,6 +196,38 @@ def abstain_features(query: Query, hits: list[Hit], spans: list[ReadSpan]) -> li
             float(np.log1p(best.end - best.start)) if best else 0.0]
 
 
+def _load_linear(path: Path, key: str, features: tuple[str, ...]) -> tuple[LinearModel, dict]:
+    data = dict(json.loads(path.read_text("utf-8"))[key])
+    extra = {k: data.pop(k) for k in list(data) if k not in LinearModel.__dataclass_fields__}
+    model = LinearModel(**data)
+    if tuple(model.features) != features:
+        raise ValueError("features differ")
+    return model, extra
+
+
+@dataclass(frozen=True)
+class SentenceChooser:
+    """Which sentence unit's span answers: a logistic regression over :data:`UNIT_FEATURES`
+    fitted by :mod:`qa.reader_fit` on dev questions (the unit holding a gold answer against the
+    others read); the highest-scoring unit is cited and its best span is the answer."""
+
+    model: LinearModel
+
+    def choose(self, rows: list[list[float]]) -> int:
+        return int(np.argmax(self.model.logits(rows)))
+
+    @classmethod
+    def load(cls, path: Path = ABSTAIN_FILE) -> SentenceChooser | None:
+        """None where the file has no sentence model (answers are then the best span read)."""
+        try:
+            if "sentence" not in json.loads(path.read_text("utf-8")):
+                return None
+            return cls(_load_linear(path, "sentence", UNIT_FEATURES)[0])
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise EncoderError(f"the reader's sentence model in {path} is stale ({exc}): "
+                               "run python -m qa.reader_fit") from exc
+
+
 @dataclass(frozen=True)
 class AbstainModel:
     """A logistic regression over :data:`ABSTAIN_FEATURES` and the probability under which the
@@ -187,25 +245,53 @@ class AbstainModel:
     @classmethod
     def load(cls, path: Path = ABSTAIN_FILE) -> AbstainModel:
         try:
-            data = dict(json.loads(path.read_text("utf-8"))["abstain"])
-            threshold = float(data.pop("threshold"))
-            model = LinearModel(**data)
-            if tuple(model.features) != ABSTAIN_FEATURES:
-                raise ValueError("features differ")
-            return cls(model, threshold)
+            model, extra = _load_linear(path, "abstain", ABSTAIN_FEATURES)
+            return cls(model, float(extra["threshold"]))
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise EncoderError(f"the reader's abstain model {path} is missing or stale ({exc}): "
                                "run python -m qa.reader_fit") from exc
+
+
+UNIT_FEATURES = ("margin", "below_best", "below_passage_best", "passage_rank", "score_below_top", "unit_coverage",
+                 "passage_coverage", "position", "unit_chars")
+
+
+def passage_units(hits: list[Hit], max_chars: int) -> list[list[tuple[int, int]]]:
+    """Each passage's citable sentence units (a metadata card is one)."""
+    return [sentence_units(h.chunk.text, max_chars, whole=h.chunk.paragraph == 0) for h in hits]
+
+
+def unit_features(query: Query, hits: list[Hit], units: list[list[tuple[int, int]]],
+                  candidates: list[ReadSpan]) -> list[list[float]]:
+    """What the sentence choice sees of each unit's best span: the reader's margin, against the
+    best over all units and within its passage; the passage's retrieval rank and score; how much
+    of the question the unit and its passage hold; where the unit sits, and its length."""
+    from .answer_rules import coverage
+
+    top = max((c.margin for c in candidates), default=0.0)
+    passage_best = {}
+    for c in candidates:
+        passage_best[c.passage] = max(passage_best.get(c.passage, c.margin), c.margin)
+    covered = {i: coverage(query, f"{h.chunk.title}\n{h.chunk.text}") for i, h in enumerate(hits)}
+    rows = []
+    for c in candidates:
+        a, b = units[c.passage][c.unit]
+        text = hits[c.passage].chunk.text[a : max(b, c.end)]
+        rows.append([c.margin, c.margin - top, c.margin - passage_best[c.passage], float(c.passage),
+                     float(hits[c.passage].score - hits[0].score), coverage(query, text), covered[c.passage],
+                     c.unit / max(1, len(units[c.passage])), float(np.log1p(len(text)))])
+    return rows
 
 
 class ReaderExtractor:
     """The ``reader`` answer method: one typed ``run(query, hits)`` like the other extractors."""
 
     def __init__(self, settings, reader: SpanReader | None = None, english=None,
-                 abstain: AbstainModel | None = None) -> None:
+                 abstain: AbstainModel | None = None, chooser: SentenceChooser | None = None) -> None:
         self.settings = settings  # AnswerSettings
         self.reader = reader or SpanReader(settings.reader)
         self.abstain = abstain or AbstainModel.load()
+        self.chooser = chooser or SentenceChooser.load()
         self.english = english  # English questions keep the hand rules (no English training data)
 
     def run(self, query: Query, hits: list[Hit], question_vector=None) -> Answer:
@@ -213,15 +299,17 @@ class ReaderExtractor:
             return self.english.run(query, hits)
         passages = [Passage(rank=i + 1, hit=h) for i, h in enumerate(hits)]
         considered = hits[: self.settings.passages_considered]
-        spans = self.reader.read(query.text, [h.chunk.text for h in considered])
-        best = spans[0] if spans else None
+        units = passage_units(considered, self.settings.sentence_max_chars)
+        spans, candidates = self.reader.read_units(query.text, [h.chunk.text for h in considered], units)
         confidence = self.abstain.probability(abstain_features(query, considered, spans))
-        if best is None or confidence < self.abstain.threshold:
+        if not spans or confidence < self.abstain.threshold:
             return Answer(query.text, None, True, passages, confidence=confidence)
+        best = spans[0]
+        if self.chooser is not None and candidates:
+            best = candidates[self.chooser.choose(unit_features(query, considered, units, candidates))]
         cited, text = passages[best.passage], considered[best.passage].chunk.text
-        sentence = next(((s, e) for s, e in sentence_units(text, self.settings.sentence_max_chars,
-                                                           whole=considered[best.passage].chunk.paragraph == 0)
-                         if s <= best.start < e), (best.start, best.end))
+        sentence = units[best.passage][best.unit] if best.unit >= 0 else next(
+            ((s, e) for s, e in units[best.passage] if s <= best.start < e), (best.start, best.end))
         sentence = (sentence[0], max(sentence[1], best.end))  # a span across units cites them all
         cited.sentence_span, cited.answer_span = sentence, (best.start, best.end)
         return Answer(query.text, text[best.start : best.end].strip(), False, passages,

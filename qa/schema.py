@@ -159,6 +159,7 @@ class Answer:
     sentence: str = ""
     confidence: float = 0.0
     notes: list[str] = field(default_factory=list)
+    verdict: str | None = None  # "yes" / "no" for a yes/no question (text is then 是 / 否)
 
     @property
     def cited(self) -> Passage | None:
@@ -172,6 +173,7 @@ class Answer:
             "question": self.question,
             "answer": self.text,
             "abstained": self.abstained,
+            **({"verdict": self.verdict} if self.verdict else {}),
             "sentence": self.sentence or None,
             "passages": [p.to_json() for p in self.passages],
         }

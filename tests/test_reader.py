@@ -132,3 +132,36 @@ def test_reader_answers_the_seed_questions_above_a_floor(seed_settings, encoder)
     questions, _ = read_questions(ROOT / "eval" / "seed_questions.jsonl", [d.doc_id for d in assistant.index.documents])
     m = summarise(evaluate(assistant, questions, "hybrid", progress=False), "hybrid")
     assert m.answer_accuracy >= 0.80 and m.wrong_abstention <= 0.10 and m.abstention >= 0.75
+
+
+def test_read_units_gives_each_sentences_best_span_from_the_same_reading(reader):
+    passage = "秀洲区党员服务中心总面积800平方米。目前,后进支部已完成转化581个。全市共有党员12万名。"
+    units = [[(0, 18), (18, 35), (35, len(passage))]]
+    spans, per_unit = reader.read_units("后进支部转化了多少个", [passage], units)
+    assert spans == reader.read("后进支部转化了多少个", [passage])
+    assert sorted(c.unit for c in per_unit) == [0, 1, 2]
+    assert max(c.margin for c in per_unit) == pytest.approx(spans[0].margin)
+    for c in per_unit:  # each span starts in its own unit
+        a, b = units[0][c.unit]
+        assert a <= c.start < b
+    assert "581" in passage[per_unit[0].start : per_unit[0].end]  # best first
+
+
+def test_the_sentence_chooser_learns_to_prefer_the_unit_that_covers_the_question():
+    from qa.reader import UNIT_FEATURES
+    from qa.reader_fit import chosen, fit_chooser
+
+    rng = np.random.default_rng(0)
+    cover = UNIT_FEATURES.index("unit_coverage")
+    reads = []
+    for _ in range(200):  # the gold unit covers the question; the reader's margin is noise
+        rows = [[rng.normal(0, 1) for _ in UNIT_FEATURES] for _ in range(4)]
+        gold = int(rng.integers(4))
+        for i, row in enumerate(rows):
+            row[cover] = 0.9 if i == gold else 0.3
+        reads.append(DevRead("a", True, [0.0] * len(ABSTAIN_FEATURES), 0.0, rows, [i == gold for i in range(4)],
+                             [1.0 if i == gold else 0.0 for i in range(4)]))
+    chooser = fit_chooser(reads)
+    assert all(r.unit_holds[chooser.choose(r.units)] for r in reads)
+    assert all(r.f1 == 1.0 for r in chosen(reads, chooser))
+    assert fit_chooser([DevRead("a", True, [0.0] * len(ABSTAIN_FEATURES), 1.0)]) is None  # old reads: no units
