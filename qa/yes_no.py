@@ -54,11 +54,11 @@ class Evidence:
 
 def evidence(query: Query, hits: list[Hit], max_chars: int) -> Evidence | None:
     """The unit of the top passages covering most of the question (earlier passage on ties)."""
-    units = [(coverage(query, h.chunk.text[a:b]), -i, i, (a, b)) for i, h in enumerate(hits)
+    units = [(coverage(query, h.chunk.text[a:b]), i, (a, b)) for i, h in enumerate(hits)
              for a, b in sentence_units(h.chunk.text, max_chars, whole=h.chunk.paragraph == 0)]
     if not units:
         return None
-    cover, _, rank, (a, b) = max(units)
+    cover, rank, (a, b) = max(units, key=lambda u: (u[0], -u[1], -u[2][0]))  # ties: the earlier
     unit = hits[rank].chunk.text[a:b]
     total = sum(w for _, w in query.key_terms) or 1.0
     negated = sum(w for alts, w in query.key_terms if any(_negated(alt, unit) for alt in alts))
