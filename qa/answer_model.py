@@ -31,6 +31,14 @@ class AnswerModelError(RuntimeError):
     """The answer model file is missing, damaged or was fitted on other features."""
 
 
+def save_json(path: Path, data: dict) -> None:
+    """A fitted model file, written whole or not at all (a crash leaves the previous one)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n", "utf-8")
+    tmp.replace(path)
+
+
 def sigmoid(logits):
     return 1 / (1 + np.exp(-logits))
 
@@ -173,10 +181,7 @@ class AnswerModels:
         data = {"format": MODEL_FORMAT, "sentence": scorer_json(self.sentence), "span": scorer_json(self.span),
                 "abstain": scorer_json(self.abstain), "threshold": self.threshold,
                 "max_wrong_abstention": self.max_wrong_abstention, "provenance": self.provenance}
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(data, ensure_ascii=False, indent=1), "utf-8")
-        tmp.replace(path)
+        save_json(path, data)
 
     @classmethod
     def load(cls, path: Path = MODEL_FILE) -> AnswerModels:

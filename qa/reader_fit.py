@@ -28,6 +28,7 @@ import numpy as np
 
 from .answer_fit import Matrix, QuestionSet, fit_linear
 from .answer_metrics import f1
+from .answer_model import save_json
 from .evaluation import contains_any
 from .reader import (
     ABSTAIN_FEATURES,
@@ -207,9 +208,7 @@ def main(argv: list[str] | None = None) -> int:
               "fitted_on": "dev share of the train split (qa.reader_data.is_dev), and its answerable questions "
                            "asked again with their document withheld",
               "max_wrong_abstain": args.max_wrong_abstain, "sets": [s.split("=")[0] for s in args.sets], "dev": dev}
-    tmp = args.out.with_suffix(".tmp")
-    tmp.write_text(json.dumps(record, ensure_ascii=False, indent=1) + "\n", "utf-8")
-    tmp.replace(args.out)
+    save_json(args.out, record)
     print(json.dumps(record, ensure_ascii=False, indent=1))
     return 0
 

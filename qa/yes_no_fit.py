@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from .answer_fit import Matrix, QuestionSet, fit_linear
+from .answer_model import save_json
 from .reader_data import open_set
 from .reader_fit import MAX_WRONG_ABSTAIN, DevRead, choose_threshold, figures
 from .yes_no import FEATURES, MODEL_FILE, YesNoModel, evidence
@@ -80,9 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     model, train = fit(rows, args.max_wrong_abstain)
     record = {**model.to_json(), "fitted_on": "train split, questions the analyser calls yes/no",
               "sets": [s.split("=")[0] for s in args.sets], "questions": len(rows), "train": train}
-    tmp = args.out.with_suffix(".tmp")
-    tmp.write_text(json.dumps(record, ensure_ascii=False, indent=1) + "\n", "utf-8")
-    tmp.replace(args.out)
+    save_json(args.out, record)
     print(json.dumps(record, ensure_ascii=False, indent=1))
     return 0
 
