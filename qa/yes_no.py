@@ -33,6 +33,8 @@ NEGATION = re.compile(r"[不未没沒无無非否拒]")
 #: How far before a question term a negation still negates it ("未按照协议支付": 未 is 0 away;
 #: "没有按时足额支付" reaches 支付 over 4 characters).
 NEGATION_REACH = 4
+#: A highlight longer than this is no longer "the words that decide" (a third of a unit).
+HIGHLIGHT_MAX_CHARS = 40
 #: The answer in the question's own words ("能否…" → 能 / 不能), as written (both scripts); 是 / 否 otherwise.
 VERDICT_WORDS = [(re.compile(r"能否|能不能"), "能", "不能"), (re.compile(r"可否|可不可以"), "可以", "不可以"),
                  (re.compile(r"会不会"), "会", "不会"), (re.compile(r"會不會"), "會", "不會"),
@@ -70,6 +72,28 @@ def evidence(query: Query, hits: list[Hit], max_chars: int) -> Evidence | None:
                 max(coverage(query, f"{h.chunk.title}\n{h.chunk.text}") for h in hits), float(hits[0].score),
                 float(rank), float(np.log1p(len(unit)))]
     return Evidence(rank, (a, b), features)
+
+
+def decisive_span(query: Query, text: str, unit: tuple[int, int]) -> tuple[int, int]:
+    """What to highlight in the evidence: the stretch from the first to the last question term
+    found in it ("被告未支付抚养费"; a negation just before it joins it), or the weightiest term
+    alone when that stretch runs long; the whole unit when no term is there."""
+    a, b = unit
+    piece = text[a:b]
+    first = {}  # each key term's first occurrence in the unit: (start, end, weight)
+    for alts, weight in query.key_terms:
+        hits = [(m.start(), m.end()) for alt in alts if alt for m in [re.search(re.escape(alt), piece)] if m]
+        if hits:
+            first[len(first)] = (*min(hits), weight)
+    if not first:
+        return unit
+    start, end = min(s for s, _, _ in first.values()), max(e for _, e, _ in first.values())
+    if end - start > HIGHLIGHT_MAX_CHARS:
+        start, end, _ = max(first.values(), key=lambda f: (f[2], -f[0]))
+    negation = list(NEGATION.finditer(piece[max(0, start - NEGATION_REACH) : start]))
+    if negation:
+        start = max(0, start - NEGATION_REACH) + negation[0].start()
+    return a + start, a + end
 
 
 def _negated(term: str, text: str) -> bool:
@@ -125,6 +149,6 @@ class YesNoAnswerer:
             return Answer(query.text, None, True, passages, confidence=confidence)
         verdict = "yes" if self.model.yes.probabilities([found.features])[0] >= 0.5 else "no"
         cited, text = passages[found.passage], considered[found.passage].chunk.text
-        cited.sentence_span = cited.answer_span = found.span
+        cited.sentence_span, cited.answer_span = found.span, decisive_span(query, text, found.span)
         return Answer(query.text, verdict_text(query.text, verdict), False, passages, sentence=text[slice(*found.span)].strip(),
                       confidence=confidence, verdict=verdict)

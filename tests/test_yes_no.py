@@ -134,3 +134,15 @@ def test_yes_no_questions_of_unseen_judgments_are_answered_not_refused(tmp_path,
     assert sum(o.answer_correct for o in answered) >= 0.6 * len(answered)
     unanswerable = [o for o in outcomes if not o.question.answerable]
     assert sum(o.answer.abstained for o in unanswerable) >= 0.15 * len(unanswerable)
+
+
+def test_the_highlight_is_the_deciding_words_with_their_negation(assistant):
+    """The question's terms in the evidence, and the negation between or before them."""
+    from qa.yes_no import decisive_span
+
+    query = assistant.analyzer.run("被告是否支付抚养费？")
+    text = "原告与被告于2010年结婚。离婚后被告未支付抚养费，原告起诉。"
+    unit = (text.index("离婚后"), len(text))
+    a, b = decisive_span(query, text, unit)
+    assert text[a:b] == "被告未支付抚养费"
+    assert decisive_span(assistant.analyzer.run("双方是否再婚？"), text, unit) == unit  # no term: the unit
