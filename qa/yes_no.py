@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +28,9 @@ from .schema import Answer, Hit, Passage
 
 MODEL_FILE = Path(__file__).parent / "models" / "yes_no.json"
 FEATURES = ("evidence_coverage", "negated_terms", "negation_density", "question_negations", "missing_share",
-            "best_coverage", "top_score", "evidence_rank", "evidence_chars")
+            "best_coverage", "top_score", "evidence_rank", "evidence_chars", "asked_coverage", "asked_best_coverage",
+            "asked_missing_share")
+MARKERS = r"是否|有没有|有沒有|有无|有無|是不是|能否|可否|能不能|会不会|會不會|可不可以"
 NEGATION = re.compile(r"[不未没沒无無非否拒]")
 #: How far before a question term a negation still negates it ("未按照协议支付": 未 is 0 away;
 #: "没有按时足额支付" reaches 支付 over 4 characters).
@@ -66,11 +68,19 @@ def evidence(query: Query, hits: list[Hit], max_chars: int) -> Evidence | None:
     negated = sum(w for alts, w in query.key_terms if any(_negated(alt, unit) for alt in alts))
     seen = "\n".join(f"{h.chunk.title}\n{h.chunk.text}" for h in hits)
     missing = sum(w for alts, w in query.key_terms if not any(alt in seen for alt in alts))
-    asked = re.sub(r"是否|有没有|有沒有|有无|有無|是不是|能否|可否|能不能|会不会", "", query.simplified or query.text)
+    asked = re.sub(MARKERS, "", query.simplified or query.text)
+    # What is asked follows the marker ("被告是否[按照协议支付抚养费]"); a judgment that names the
+    # parties but never the asked-for act does not answer.
+    after = re.split(MARKERS, query.text, maxsplit=1)[-1]
+    predicate = replace(query, key_terms=[(alts, w) for alts, w in query.key_terms if any(a in after for a in alts)]
+                        or query.key_terms)
+    asked_total = sum(w for _, w in predicate.key_terms) or 1.0
+    asked_missing = sum(w for alts, w in predicate.key_terms if not any(alt in seen for alt in alts))
     features = [cover, negated / total, 100 * len(NEGATION.findall(unit)) / max(1, len(unit)),
                 float(len(NEGATION.findall(asked))), missing / total,
                 max(coverage(query, f"{h.chunk.title}\n{h.chunk.text}") for h in hits), float(hits[0].score),
-                float(rank), float(np.log1p(len(unit)))]
+                float(rank), float(np.log1p(len(unit))), coverage(predicate, unit),
+                max(coverage(predicate, hits[i].chunk.text[x:y]) for _, i, (x, y) in units), asked_missing / asked_total]
     return Evidence(rank, (a, b), features)
 
 
