@@ -78,6 +78,17 @@ class LinearModel(_Scorer):
         return ((x - self._mean) / self._scale) @ self._weights + self.bias
 
     @classmethod
+    def from_json(cls, data: dict, features: tuple[str, ...]) -> tuple[LinearModel, dict]:
+        """The model saved by ``to_json`` (ValueError unless fitted on ``features``), and any
+        other keys saved beside it (a threshold)."""
+        data = dict(data)
+        extra = {k: data.pop(k) for k in list(data) if k not in cls.__dataclass_fields__}
+        model = cls(**data)
+        if tuple(model.features) != tuple(features):
+            raise ValueError("features differ")
+        return model, extra
+
+    @classmethod
     def zero(cls, features: tuple[str, ...]) -> LinearModel:
         """A model that scores everything alike: what fitting starts from."""
         n = len(features)

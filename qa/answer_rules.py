@@ -89,6 +89,12 @@ def coverage(query: Query, text: str) -> float:
     return found / total
 
 
+def missing_weights(key_terms: list[tuple[list[str], float]], text: str) -> list[float]:
+    """The weights of the key terms no form of which occurs in ``text`` (the passages read: a
+    question about what they never mention is one they do not answer)."""
+    return [weight for alternatives, weight in key_terms if not any(a in text for a in alternatives)]
+
+
 def _term_credit(term: str, text: str) -> float:
     if term in text:
         return 1.0

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .schema import Hit
 from .sentences import split_spans
 
 _CLAUSE_PUNCT = re.compile(r"[，,；;。！？!?：:（）()“”\"「」『』《》〈〉【】\s]")
@@ -89,3 +90,8 @@ def word_spans(sent: str, words: list[Word], max_words: int, max_chars: int) -> 
                 break
             spans.append((first.start, usable[j].end))
     return spans
+
+
+def passage_units(hits: list[Hit], max_chars: int) -> list[list[tuple[int, int]]]:
+    """Each hit's citable sentence units (a metadata card, paragraph 0, is one)."""
+    return [sentence_units(h.chunk.text, max_chars, whole=h.chunk.paragraph == 0) for h in hits]

@@ -29,7 +29,7 @@ from .answer_features import (
     span_rows,
 )
 from .answer_model import AnswerModels, sigmoid
-from .answer_rules import _PUBLICATION, RuleExtractor, coverage
+from .answer_rules import _PUBLICATION, RuleExtractor, coverage, missing_weights
 from .answer_units import sentence_units, tag_words, word_spans
 from .config import AnswerSettings
 from .query import Query
@@ -188,7 +188,7 @@ class AnswerExtractor:
         top = hits[0]
         span_best = float(span_logits.max()) if len(span_logits) else -5.0
         seen = "\n".join(f"{h.chunk.title}\n{h.chunk.text}" for h in hits[: self.settings.passages_considered])
-        missing = [w for alts, w in view.query.key_terms if not any(a in seen for a in alts)]
+        missing = missing_weights(view.query.key_terms, seen)
         total = sum(w for _, w in view.query.key_terms) or 1.0
         top_idf = max((w for _, w in view.query.key_terms), default=1.0) or 1.0
         return [

@@ -107,12 +107,12 @@ class Assistant:
         k = top_k or self.settings.retrieval.top_k
         # Look at least as deep as the extractor does, then report the top k.
         hits = self.retriever.run(query, vector=vector, mode=mode, top_k=max(k, self.settings.answer.passages_considered), doc=doc)
-        if vector is None and isinstance(self.extractor, AnswerExtractor):
-            # bm25 mode: the answer models still compare sentences with the question
-            vector = self.encoder.encode_queries([query.text])[0]
         if self.yes_no is not None and query.answer_type == "yesno" and not query.english:
             answer = self.yes_no.run(query, hits)
         else:
+            if vector is None and isinstance(self.extractor, AnswerExtractor):
+                # bm25 mode: the answer models still compare sentences with the question
+                vector = self.encoder.encode_queries([query.text])[0]
             answer = self.extractor.run(query, hits, vector)
         cited = answer.cited
         # Show the top k, and always the passage the answer is cited to.

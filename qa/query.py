@@ -16,7 +16,8 @@ from .script import both_scripts, to_simplified
 from .tokenizer import STOPWORDS, Tokenizer
 
 # (answer type, Chinese cue, English cue); the first match wins, so specific cues come first.
-_YES_NO = r"是否|是不是|有没有|有沒有|有无|有無|能否|可否|能不能|会不会|會不會|可不可以"
+#: What makes a question yes/no (qa/yes_no.py reads what follows it as what is asked).
+YES_NO_MARKERS = r"是否|是不是|有没有|有沒有|有无|有無|能否|可否|能不能|会不会|會不會|可不可以"
 # A yes/no marker inside a question that asks for something else ("测量是否有高血压的方法是？",
 # "决定是否废除依照何标准？") does not make it a yes/no question.
 _ASKS_FOR = re.compile(r"什么|什麼|哪|谁|誰|何|多少|几|幾|怎|如何|为什么|為什麼|方法是|原因|指的是")
@@ -38,7 +39,7 @@ _FRAMING = re.compile(
 _CUE = re.compile(r"多少|几|什么|谁|哪|何|怎样|如何|是否")
 _VERBAL = re.compile(r"^(了|到|至|为|达|是|成)")
 _UNIT_CHARS = set("个名项家人次倍年位所条批届户元月日天种类")
-_QUESTION_WORDS = re.compile(r"多少|几|什么|哪|谁|吗|呢|如何|怎样|怎么|是否|为什么|请问|\?|？|" + _YES_NO)
+_QUESTION_WORDS = re.compile(r"多少|几|什么|哪|谁|吗|呢|如何|怎样|怎么|是否|为什么|请问|\?|？|" + YES_NO_MARKERS)
 
 
 @dataclass
@@ -56,7 +57,7 @@ class Query:
 
 
 def answer_type(text: str, english: bool) -> str:
-    if not english and re.search(_YES_NO, text) and not _ASKS_FOR.search(text):
+    if not english and re.search(YES_NO_MARKERS, text) and not _ASKS_FOR.search(text):
         return "yesno"  # English yes/no questions keep the English rules
     for name, chinese, latin in _TYPES:
         if re.search(latin if english else chinese, text, re.IGNORECASE):

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from .answer_model import LinearModel
-from .answer_units import sentence_units
+from .answer_units import passage_units
 from .config import ReaderSettings
 from .encoders.base import EncoderError
 from .encoders.e5_onnx import run_padded
@@ -181,28 +181,19 @@ def abstain_features(query: Query, hits: list[Hit], spans: list[ReadSpan]) -> li
     """What the abstain decision sees: how sure the reader is, and whether the question's terms
     are in the passages at all (a "when did X open" question finds a date in any passage; the
     reader alone cannot tell that X is nowhere)."""
-    from .answer_rules import coverage
+    from .answer_rules import coverage, missing_weights
 
     texts = [f"{h.chunk.title}\n{h.chunk.text}" for h in hits]
     best = spans[0] if spans else None
     gap = best.margin - spans[1].margin if len(spans) > 1 else 5.0
     seen = "\n".join(texts)
-    missing = [w for alts, w in query.key_terms if not any(a in seen for a in alts)]
+    missing = missing_weights(query.key_terms, seen)
     total = sum(w for _, w in query.key_terms) or 1.0
     top_idf = max((w for _, w in query.key_terms), default=1.0) or 1.0
     return [best.margin if best else -20.0, min(gap, 5.0), coverage(query, texts[best.passage]) if best else 0.0,
             max((coverage(query, t) for t in texts), default=0.0), sum(missing) / total,
             max(missing, default=0.0) / top_idf, float(hits[0].score) if hits else 0.0,
             float(np.log1p(best.end - best.start)) if best else 0.0]
-
-
-def _load_linear(path: Path, key: str, features: tuple[str, ...]) -> tuple[LinearModel, dict]:
-    data = dict(json.loads(path.read_text("utf-8"))[key])
-    extra = {k: data.pop(k) for k in list(data) if k not in LinearModel.__dataclass_fields__}
-    model = LinearModel(**data)
-    if tuple(model.features) != features:
-        raise ValueError("features differ")
-    return model, extra
 
 
 @dataclass(frozen=True)
@@ -220,9 +211,10 @@ class SentenceChooser:
     def load(cls, path: Path = ABSTAIN_FILE) -> SentenceChooser | None:
         """None where the file has no sentence model (answers are then the best span read)."""
         try:
-            if "sentence" not in json.loads(path.read_text("utf-8")):
+            data = json.loads(path.read_text("utf-8"))
+            if "sentence" not in data:
                 return None
-            return cls(_load_linear(path, "sentence", UNIT_FEATURES)[0])
+            return cls(LinearModel.from_json(data["sentence"], UNIT_FEATURES)[0])
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise EncoderError(f"the reader's sentence model in {path} is stale ({exc}): "
                                "run python -m qa.reader_fit") from exc
@@ -245,7 +237,7 @@ class AbstainModel:
     @classmethod
     def load(cls, path: Path = ABSTAIN_FILE) -> AbstainModel:
         try:
-            model, extra = _load_linear(path, "abstain", ABSTAIN_FEATURES)
+            model, extra = LinearModel.from_json(json.loads(path.read_text("utf-8"))["abstain"], ABSTAIN_FEATURES)
             return cls(model, float(extra["threshold"]))
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise EncoderError(f"the reader's abstain model {path} is missing or stale ({exc}): "
@@ -256,9 +248,12 @@ UNIT_FEATURES = ("margin", "below_best", "below_passage_best", "passage_rank", "
                  "passage_coverage", "position", "unit_chars")
 
 
-def passage_units(hits: list[Hit], max_chars: int) -> list[list[tuple[int, int]]]:
-    """Each passage's citable sentence units (a metadata card is one)."""
-    return [sentence_units(h.chunk.text, max_chars, whole=h.chunk.paragraph == 0) for h in hits]
+def cited_span(units: list[list[tuple[int, int]]], span: ReadSpan) -> tuple[int, int]:
+    """The sentence unit ``span`` is cited to (the one it starts in), reaching to the span's end:
+    a span across units cites them all."""
+    start, end = units[span.passage][span.unit] if span.unit >= 0 else next(
+        ((s, e) for s, e in units[span.passage] if s <= span.start < e), (span.start, span.end))
+    return start, max(end, span.end)
 
 
 def unit_features(query: Query, hits: list[Hit], units: list[list[tuple[int, int]]],
@@ -275,8 +270,7 @@ def unit_features(query: Query, hits: list[Hit], units: list[list[tuple[int, int
     covered = {i: coverage(query, f"{h.chunk.title}\n{h.chunk.text}") for i, h in enumerate(hits)}
     rows = []
     for c in candidates:
-        a, b = units[c.passage][c.unit]
-        text = hits[c.passage].chunk.text[a : max(b, c.end)]
+        text = hits[c.passage].chunk.text[slice(*cited_span(units, c))]
         rows.append([c.margin, c.margin - top, c.margin - passage_best[c.passage], float(c.passage),
                      float(hits[c.passage].score - hits[0].score), coverage(query, text), covered[c.passage],
                      c.unit / max(1, len(units[c.passage])), float(np.log1p(len(text)))])
@@ -308,9 +302,7 @@ class ReaderExtractor:
         if self.chooser is not None and candidates:
             best = candidates[self.chooser.choose(unit_features(query, considered, units, candidates))]
         cited, text = passages[best.passage], considered[best.passage].chunk.text
-        sentence = units[best.passage][best.unit] if best.unit >= 0 else next(
-            ((s, e) for s, e in units[best.passage] if s <= best.start < e), (best.start, best.end))
-        sentence = (sentence[0], max(sentence[1], best.end))  # a span across units cites them all
+        sentence = cited_span(units, best)
         cited.sentence_span, cited.answer_span = sentence, (best.start, best.end)
         return Answer(query.text, text[best.start : best.end].strip(), False, passages,
                       sentence=text[sentence[0] : sentence[1]].strip(), confidence=confidence)

@@ -29,6 +29,7 @@ import numpy as np
 from .answer_fit import Matrix, QuestionSet, fit_linear
 from .answer_metrics import f1
 from .answer_model import save_json
+from .answer_units import passage_units
 from .evaluation import contains_any
 from .reader import (
     ABSTAIN_FEATURES,
@@ -37,7 +38,7 @@ from .reader import (
     AbstainModel,
     SentenceChooser,
     abstain_features,
-    passage_units,
+    cited_span,
     unit_features,
 )
 from .reader_data import NO_SPAN_ANSWERS, is_dev, open_set
@@ -77,8 +78,7 @@ def read_dev(qset: QuestionSet) -> list[DevRead]:
             units = passage_units(hits, assistant.settings.answer.sentence_max_chars)
             spans, candidates = reader.read_units(query.text, [h.chunk.text for h in hits], units)
             said = [hits[c.passage].chunk.text[c.start : c.end] for c in candidates]
-            cited = [hits[c.passage].chunk.text[units[c.passage][c.unit][0] : max(units[c.passage][c.unit][1], c.end)]
-                     for c in candidates]
+            cited = [hits[c.passage].chunk.text[slice(*cited_span(units, c))] for c in candidates]
             score = 0.0
             if spans and answers:
                 best = spans[0]
@@ -150,10 +150,17 @@ def _worst_wrong(reads: list[DevRead], probabilities: np.ndarray, threshold: flo
     return max((float(np.mean(v)) for v in by_set.values()), default=0.0)
 
 
+def _scored(read: DevRead, probability: float, threshold: float) -> float:
+    """CMRC F1 of one read at ``threshold``: its span's F1 if answered, 1 if rightly refused."""
+    if read.answerable:
+        return read.f1 if probability >= threshold else 0.0
+    return float(probability < threshold)
+
+
 def _score(reads: list[DevRead], probabilities: np.ndarray, threshold: float) -> float:
     by_set: dict[str, list[float]] = {}
     for r, p in zip(reads, probabilities):
-        by_set.setdefault(r.set, []).append((r.f1 if p >= threshold else 0.0) if r.answerable else float(p < threshold))
+        by_set.setdefault(r.set, []).append(_scored(r, p, threshold))
     return float(np.mean([np.mean(v) for v in by_set.values()]))
 
 
@@ -164,8 +171,7 @@ def figures(reads: list[DevRead], probabilities: np.ndarray, threshold: float) -
         answerable = [p < threshold for r, p in mine if r.answerable]
         unanswerable = [p < threshold for r, p in mine if not r.answerable]
         out[s] = {"questions": len(mine),
-                  "f1": round(float(np.mean([(r.f1 if p >= threshold else 0.0) if r.answerable else float(p < threshold)
-                                             for r, p in mine])), 4),
+                  "f1": round(float(np.mean([_scored(r, p, threshold) for r, p in mine])), 4),
                   "wrong_abstain": round(float(np.mean(answerable)), 4) if answerable else None,
                   "abstained_unanswerable": round(float(np.mean(unanswerable)), 4) if unanswerable else None}
     return out

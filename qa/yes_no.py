@@ -20,17 +20,16 @@ from pathlib import Path
 import numpy as np
 
 from .answer_model import LinearModel
-from .answer_rules import coverage
-from .answer_units import sentence_units
+from .answer_rules import coverage, missing_weights
+from .answer_units import passage_units
 from .encoders import EncoderError
-from .query import Query
+from .query import YES_NO_MARKERS, Query
 from .schema import Answer, Hit, Passage
 
 MODEL_FILE = Path(__file__).parent / "models" / "yes_no.json"
 FEATURES = ("evidence_coverage", "negated_terms", "negation_density", "question_negations", "missing_share",
             "best_coverage", "top_score", "evidence_rank", "evidence_chars", "asked_coverage", "asked_best_coverage",
             "asked_missing_share")
-MARKERS = r"是否|有没有|有沒有|有无|有無|是不是|能否|可否|能不能|会不会|會不會|可不可以"
 NEGATION = re.compile(r"[不未没沒无無非否拒]")
 #: How far before a question term a negation still negates it ("未按照协议支付": 未 is 0 away;
 #: "没有按时足额支付" reaches 支付 over 4 characters).
@@ -58,8 +57,8 @@ class Evidence:
 
 def evidence(query: Query, hits: list[Hit], max_chars: int) -> Evidence | None:
     """The unit of the top passages covering most of the question (earlier passage on ties)."""
-    units = [(coverage(query, h.chunk.text[a:b]), i, (a, b)) for i, h in enumerate(hits)
-             for a, b in sentence_units(h.chunk.text, max_chars, whole=h.chunk.paragraph == 0)]
+    units = [(coverage(query, hits[i].chunk.text[a:b]), i, (a, b))
+             for i, spans in enumerate(passage_units(hits, max_chars)) for a, b in spans]
     if not units:
         return None
     cover, rank, (a, b) = max(units, key=lambda u: (u[0], -u[1], -u[2][0]))  # ties: the earlier
@@ -67,15 +66,15 @@ def evidence(query: Query, hits: list[Hit], max_chars: int) -> Evidence | None:
     total = sum(w for _, w in query.key_terms) or 1.0
     negated = sum(w for alts, w in query.key_terms if any(_negated(alt, unit) for alt in alts))
     seen = "\n".join(f"{h.chunk.title}\n{h.chunk.text}" for h in hits)
-    missing = sum(w for alts, w in query.key_terms if not any(alt in seen for alt in alts))
-    asked = re.sub(MARKERS, "", query.simplified or query.text)
+    missing = sum(missing_weights(query.key_terms, seen))
+    asked = re.sub(YES_NO_MARKERS, "", query.simplified or query.text)
     # What is asked follows the marker ("被告是否[按照协议支付抚养费]"); a judgment that names the
     # parties but never the asked-for act does not answer.
-    after = re.split(MARKERS, query.text, maxsplit=1)[-1]
+    after = re.split(YES_NO_MARKERS, query.text, maxsplit=1)[-1]
     predicate = replace(query, key_terms=[(alts, w) for alts, w in query.key_terms if any(a in after for a in alts)]
                         or query.key_terms)
     asked_total = sum(w for _, w in predicate.key_terms) or 1.0
-    asked_missing = sum(w for alts, w in predicate.key_terms if not any(alt in seen for alt in alts))
+    asked_missing = sum(missing_weights(predicate.key_terms, seen))
     features = [cover, negated / total, 100 * len(NEGATION.findall(unit)) / max(1, len(unit)),
                 float(len(NEGATION.findall(asked))), missing / total,
                 max(coverage(query, f"{h.chunk.title}\n{h.chunk.text}") for h in hits), float(hits[0].score),
@@ -126,12 +125,8 @@ class YesNoModel:
     def load(cls, path: Path = MODEL_FILE) -> YesNoModel:
         try:
             data = json.loads(path.read_text("utf-8"))
-            answers = dict(data["answers"])
-            threshold = float(answers.pop("threshold"))
-            model = cls(LinearModel(**answers), threshold, LinearModel(**data["yes"]))
-            if tuple(model.answers.features) != FEATURES or tuple(model.yes.features) != FEATURES:
-                raise ValueError("features differ")
-            return model
+            answers, extra = LinearModel.from_json(data["answers"], FEATURES)
+            return cls(answers, float(extra["threshold"]), LinearModel.from_json(data["yes"], FEATURES)[0])
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise EncoderError(f"the yes/no model {path} is missing or stale ({exc}): run python -m qa.yes_no_fit") from exc
 
