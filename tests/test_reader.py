@@ -165,3 +165,21 @@ def test_the_sentence_chooser_learns_to_prefer_the_unit_that_covers_the_question
     assert all(r.unit_holds[chooser.choose(r.units)] for r in reads)
     assert all(r.f1 == 1.0 for r in chosen(reads, chooser))
     assert fit_chooser([DevRead("a", True, [0.0] * len(ABSTAIN_FEATURES), 1.0)]) is None  # old reads: no units
+
+
+def test_unit_features_weigh_what_is_asked_over_the_topic(question_analyzer):
+    from qa.reader import UNIT_FEATURES, ReadSpan, unit_features
+    from qa.schema import Chunk, Hit
+
+    # Every sentence names the topic (the title's 温州); only one says what is asked (转化 … 支部).
+    text = "温州召开党建会议。温州后进支部已完成转化581个。温州全市共有党员12万名。"
+    units = [[(0, 9), (9, 25), (25, len(text))]]
+    hits = [Hit(Chunk(0, "wz.txt", "温州党建", 1, 0, len(text), text), 1.0)]
+    query = question_analyzer.run("温州后进支部转化了多少个？")
+    candidates = [ReadSpan(0, 0, 2, 1.0, 0), ReadSpan(0, 21, 24, 1.0, 1), ReadSpan(0, 32, 35, 1.0, 2)]
+    rows = unit_features(query, hits, units, candidates)
+    column = {name: [row[i] for row in rows] for i, name in enumerate(UNIT_FEATURES)}
+    for name in ("local_coverage", "untitled_coverage", "bigram_overlap", "char_overlap"):
+        assert max(column[name]) == column[name][1] > column[name][0], name
+    assert column["local_below_best"][1] == 0.0 > column["local_below_best"][0]
+    assert column["slot_left"][1] == 1.0  # "转化" frames the question word; it stands in that unit
