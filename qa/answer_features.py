@@ -179,37 +179,47 @@ def sentence_rows(view: QuestionView, contexts: list[SentenceContext], rules: Ru
             cov, cov - best_cov, ctx.passage_coverage, char_overlap(view, ctx.text), gram, gram - best_gram,
             ctx.dense, ctx.dense - best_dense, 1 / (1 + ctx.passage_rank), float(ctx.passage_rank == 0),
             ctx.hit_score_vs_top, 1 / (1 + ctx.position), float(ctx.position == 0), math.log1p(len(ctx.text)),
-            float(rule.span is not None), rule.score, float(bool(_suffix_ends(view.left, ctx.text))),
-            float(bool(view.right and _prefix_starts(view.right, ctx.text))),
+            float(rule.span is not None), rule.score, *slot_cues(view, ctx.text),
             coverage(query, ctx.previous) if ctx.previous else 0.0,
             coverage(query, ctx.following) if ctx.following else 0.0,
             float(ctx.is_card), float(ctx.is_card and publication), local_cov, local_cov - best_local,
-            local_char, local_char - best_local_char, _untitled_coverage(query, ctx),
+            local_char, local_char - best_local_char, untitled_coverage(query, ctx),
             float(bool(view.head) and view.head in ctx.text), *(float(typed and view.kind == k) for k in KINDS),
         ]
         rows.append(row)
     return rows
 
 
-def local_overlaps(view: QuestionView, ctx: SentenceContext) -> tuple[float, float]:
-    """Coverage of the question's terms and characters, each weighted by how *rare* it is among
-    the passage's sentences: the topic ("纽西兰鸡毛松") is in most of them and tells them apart
-    little; what is asked about ("多高" → 树高) is in few."""
+def slot_cues(view: QuestionView, text: str) -> tuple[float, float]:
+    """Whether the question's words just before / just after the question word occur in ``text``
+    (the sentence that frames the slot the question word leaves)."""
+    return float(bool(_suffix_ends(view.left, text))), float(bool(view.right and _prefix_starts(view.right, text)))
+
+
+def _rare_share(items: list[tuple[str, float]], ctx: SentenceContext) -> float:
+    """Weighted share of ``items`` in the sentence, each also weighted by how rare it is among its siblings."""
     siblings = ctx.siblings or (ctx.text,)
-
-    def share(items: list[tuple[str, float]]) -> float:
-        total = found = 0.0
-        for item, weight in items:
-            rarity = 1.0 - sum(item in t for t in siblings) / len(siblings) + 1.0 / len(siblings)
-            total += weight * rarity
-            found += weight * rarity * (item in ctx.text)
-        return found / total if total else 0.0
-
-    terms = [(alts[0], w) for alts, w in view.query.key_terms if alts]
-    return share(terms), share([(c, 1.0) for c in view.chars])
+    total = found = 0.0
+    for item, weight in items:
+        rarity = 1.0 - sum(item in t for t in siblings) / len(siblings) + 1.0 / len(siblings)
+        total += weight * rarity
+        found += weight * rarity * (item in ctx.text)
+    return found / total if total else 0.0
 
 
-def _untitled_coverage(query: Query, ctx: SentenceContext) -> float:
+def local_term_coverage(view: QuestionView, ctx: SentenceContext) -> float:
+    """Coverage of the question's terms, each weighted by how *rare* it is among the passage's
+    sentences: the topic ("纽西兰鸡毛松") is in most of them and tells them apart little; what is
+    asked about ("多高" → 树高) is in few."""
+    return _rare_share([(alts[0], w) for alts, w in view.query.key_terms if alts], ctx)
+
+
+def local_overlaps(view: QuestionView, ctx: SentenceContext) -> tuple[float, float]:
+    """:func:`local_term_coverage`, and the same for the question's characters."""
+    return local_term_coverage(view, ctx), _rare_share([(c, 1.0) for c in view.chars], ctx)
+
+
+def untitled_coverage(query: Query, ctx: SentenceContext) -> float:
     """Coverage by the question terms that are not in the document title (the title is the topic)."""
     terms = [(alts, w) for alts, w in query.key_terms if not any(a in ctx.title for a in alts)]
     total = sum(w for _, w in terms)

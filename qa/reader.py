@@ -268,13 +268,12 @@ def unit_features(query: Query, hits: list[Hit], units: list[list[tuple[int, int
     0.918 / 0.887 to 0.886 / 0.929 / 0.893 (CMRC / DRCD / CJRC)."""
     from .answer_features import (
         SentenceContext,
-        _prefix_starts,
-        _suffix_ends,
-        _untitled_coverage,
         bigram_overlap,
         char_overlap,
-        local_overlaps,
+        local_term_coverage,
         question_view,
+        slot_cues,
+        untitled_coverage,
     )
     from .answer_rules import coverage
 
@@ -292,11 +291,12 @@ def unit_features(query: Query, hits: list[Hit], units: list[list[tuple[int, int
     rows, lexical = [], []
     for c in candidates:
         text = hits[c.passage].chunk.text[slice(*cited_span(units, c))]
-        context = SentenceContext(text, c.passage, 0.0, c.unit, 0.0, False, 0.0, siblings[c.passage],
-                                  hits[c.passage].chunk.title)
-        local, _ = local_overlaps(view, context)
-        lexical.append((bigram_overlap(view, text), char_overlap(view, text), local, _untitled_coverage(query, context),
-                        float(bool(_suffix_ends(view.left, text))), float(bool(view.right and _prefix_starts(view.right, text)))))
+        # Only the text, its siblings and the title are read here; the other fields serve the learned model.
+        context = SentenceContext(text, passage_rank=c.passage, hit_score_vs_top=0.0, position=c.unit,
+                                  passage_coverage=0.0, is_card=False, dense=0.0, siblings=siblings[c.passage],
+                                  title=hits[c.passage].chunk.title)
+        lexical.append((bigram_overlap(view, text), char_overlap(view, text), local_term_coverage(view, context),
+                        untitled_coverage(query, context), *slot_cues(view, text)))
         rows.append([c.margin, c.margin - top, c.margin - passage_best[c.passage], float(c.passage),
                      float(hits[c.passage].score - hits[0].score), coverage(query, text), covered[c.passage],
                      c.unit / max(1, len(units[c.passage])), float(np.log1p(len(text)))])

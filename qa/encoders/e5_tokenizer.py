@@ -99,8 +99,8 @@ class E5Tokenizer:
             if here <= -1e29:
                 continue
             one = group(s[i])[0].get(s[i])
-            two, longest = group(s[i : i + 2]) if i + 1 < n else ({}, 0)
-            for end in range(i + 1, min(n, i + longest) + 1 if longest else i + 2):
+            two, longest = group(s[i : i + 2]) if i + 1 < n else ({}, 0)  # pieces of 2+ characters
+            for end in range(i + 1, min(n, i + max(longest, 1)) + 1):
                 hit = one if end == i + 1 else two.get(s[i:end])
                 if hit is not None:
                     f32[0] = here + hit[1]

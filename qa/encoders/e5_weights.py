@@ -185,9 +185,9 @@ class PieceTable:
     costs about 20 ms, and a group is decoded in microseconds."""
 
     def __init__(self, blob: bytes, offs: np.ndarray, scores: np.ndarray, unk: int) -> None:
-        self._blob, self._offs, self._scores = blob, offs.astype(np.int64), scores.tolist()
+        offs = offs.astype(np.int64)
         data = np.frombuffer(blob + bytes(8), np.uint8)
-        starts, lengths = self._offs[:-1], np.diff(self._offs)
+        starts, lengths = offs[:-1], np.diff(offs)
         first = _code_point_bytes(data[starts])
         second = _code_point_bytes(data[np.minimum(starts + first, len(blob))])
         size = np.where(lengths > first, first + second, first)
@@ -202,8 +202,8 @@ class PieceTable:
         ids = np.flatnonzero(keep)
         order = np.argsort(key[ids], kind="stable")
         # Plain lists: bisect and slicing on them cost a fraction of numpy's per-call overhead.
+        self._blob, self._offs, self._scores = blob, offs.tolist(), scores.tolist()
         self._ids, self._keys = ids[order].tolist(), key[ids][order].tolist()
-        self._offs = self._offs.tolist()
         self._groups: dict[str, tuple[dict[str, tuple[int, float]], int]] = {}
 
     def group(self, start: str) -> tuple[dict[str, tuple[int, float]], int]:
