@@ -6,6 +6,8 @@ import json
 import math
 from pathlib import Path
 
+import numpy as np
+
 
 class TermStats:
     """Document frequencies of a corpus's tokens: what query analysis weighs question words by."""
@@ -82,9 +84,57 @@ class KeywordIndex(TermStats):
     @classmethod
     def load(cls, folder: Path, mmap: bool = True) -> KeywordIndex:
         """The saved index, its score matrix memory-mapped by default (see VectorIndex.load)."""
+        stats = TermStats.load_stats(folder)
+        if SavedScores.readable(folder):
+            return cls(SavedScores(folder, mmap), stats.doc_freq, stats.size, stats.avgdl)
         import bm25s
 
-        retriever = bm25s.BM25.load(str(folder), mmap=mmap)
-        stats = TermStats.load_stats(folder)
-        return cls(retriever, stats.doc_freq, stats.size, stats.avgdl)
+        return cls(bm25s.BM25.load(str(folder), mmap=mmap), stats.doc_freq, stats.size, stats.avgdl)
 
+
+class SavedScores:
+    """Searches the BM25 score matrix bm25s saved, as ``bm25s.BM25`` does once loaded: a query's
+    scores are the sums of its tokens' columns (a token asked twice counts twice) and the top k
+    are picked the same way, so rows and scores are identical (tests/test_keyword_index.py).
+    bm25s imports scipy, 0.18 s of every one-shot ``qa ask``; it still builds and saves the index.
+    Only methods without a non-occurrence term are read so (``BM25()``'s default, lucene)."""
+
+    FILES = ("data.csc.index.npy", "indices.csc.index.npy", "indptr.csc.index.npy", "vocab.index.json",
+             "params.index.json")
+
+    def __init__(self, folder: Path, mmap: bool = True) -> None:
+        mode = "r" if mmap else None
+        self.data, self.indices, self.indptr = (np.load(folder / name, mmap_mode=mode) for name in self.FILES[:3])
+        self.vocab: dict[str, int] = json.loads((folder / self.FILES[3]).read_text("utf-8"))
+        params = json.loads((folder / self.FILES[4]).read_text("utf-8"))
+        self.size, self.dtype = int(params["num_docs"]), np.dtype(params.get("dtype", "float32"))
+
+    @classmethod
+    def readable(cls, folder: Path) -> bool:
+        try:
+            params = json.loads((folder / cls.FILES[4]).read_text("utf-8"))
+        except (OSError, ValueError):
+            return False
+        return params.get("method") in ("lucene", "robertson", "atire") and \
+            not (folder / "nonoccurrence_array.index.npy").exists() and all((folder / f).exists() for f in cls.FILES)
+
+    def get_scores(self, tokens: list[str]) -> np.ndarray:
+        ids = np.asarray([self.vocab[t] for t in tokens if t in self.vocab], dtype=np.int64)
+        scores = np.zeros(self.size, dtype=self.dtype)
+        for start, end in zip(self.indptr[ids].tolist(), self.indptr[ids + 1].tolist()):
+            np.add.at(scores, self.indices[start:end], self.data[start:end])
+        return scores
+
+    def retrieve(self, queries: list[list[str]], k: int, show_progress: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """(rows, scores), one row of each per query, best first."""
+        rows, scores = [], []
+        for tokens in queries:
+            all_scores = self.get_scores(tokens)
+            top = np.argpartition(all_scores, -k).take(indices=range(-k, 0))
+            order = np.flip(np.argsort(all_scores[top]))
+            rows.append(top[order])
+            scores.append(all_scores[top][order])
+        return np.array(rows), np.array(scores)
+
+    def save(self, folder: Path, show_progress: bool = False) -> None:
+        raise TypeError("a loaded keyword index is read-only; build a new one to save")

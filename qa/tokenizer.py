@@ -35,10 +35,27 @@ LEXICON_MAX_CHARS = 5_000_000
 LEXICON_COMMON_WORDS = 30_000
 
 
-def jieba_dictionary() -> Path:
-    import jieba
+def import_jieba():
+    """jieba, imported without pkg_resources. jieba 0.42 finds its dictionary through
+    pkg_resources when that imports (setuptools < 81 has it), which cost 0.12 s of every one-shot
+    ``qa ask`` and printed a deprecation warning; without it jieba opens the same file by path,
+    as it does wherever setuptools is absent."""
+    import sys
 
-    return Path(jieba.__file__).parent / "dict.txt"
+    if "jieba" in sys.modules or "pkg_resources" in sys.modules:
+        import jieba
+
+        return jieba
+    sys.modules["pkg_resources"] = None  # makes `import pkg_resources` raise ImportError
+    try:
+        import jieba
+    finally:
+        del sys.modules["pkg_resources"]
+    return jieba
+
+
+def jieba_dictionary() -> Path:
+    return Path(import_jieba().__file__).parent / "dict.txt"
 
 
 def corpus_lexicon(texts: list[str]) -> tuple[list[str], int] | None:
@@ -77,8 +94,7 @@ class Tokenizer:
 
     @cached_property
     def _jieba(self):  # the full dictionary takes ~1 s to load: only when first needed
-        import jieba
-
+        jieba = import_jieba()
         jieba.setLogLevel(logging.WARNING)
         if self.lexicon and self.total:
             tokenizer = jieba.Tokenizer(dictionary=str(self.lexicon))
@@ -91,6 +107,7 @@ class Tokenizer:
 
     @cached_property
     def _posseg(self):
+        import_jieba()
         import jieba.posseg
 
         return jieba.posseg.POSTokenizer(self._jieba)

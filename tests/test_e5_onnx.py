@@ -1,3 +1,4 @@
+import json
 import os
 from dataclasses import replace
 
@@ -56,6 +57,16 @@ def test_cache_is_reused_and_a_damaged_file_rebuilt(tmp_path):
     path = cached_model(weights, "fp32", tmp_path)
     stamp = path.stat().st_mtime_ns
     assert cached_model(weights, "fp32", tmp_path) == path and path.stat().st_mtime_ns == stamp
+    os.utime(path, ns=(stamp - 10**9, stamp - 10**9))  # touched, not changed: its checksum still holds
+    inode = path.stat().st_ino
+    assert cached_model(weights, "fp32", tmp_path) == path and path.stat().st_ino == inode
+    meta = path.with_suffix(".json")
+    record = json.loads(meta.read_text())
+    assert record["file"]["mtime_ns"] == stamp - 10**9  # hashed once, then known by its stamp
+    meta.write_text(json.dumps({k: v for k, v in record.items() if k != "file"}))  # a record of an older release
+    assert cached_model(weights, "fp32", tmp_path) == path and path.stat().st_ino == inode
+    assert json.loads(meta.read_text())["file"] == record["file"]
+    stamp = path.stat().st_mtime_ns
     with path.open("r+b") as fh:  # flip one byte in the middle of the weights
         fh.seek(path.stat().st_size // 2)
         byte = fh.read(1)

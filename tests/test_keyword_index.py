@@ -36,3 +36,47 @@ def test_load_maps_the_score_matrix(tmp_path):
     assert str(tmp_path) in Path("/proc/self/maps").read_text()
     query = tok.tokens("温州后进支部")
     assert mapped.search(query, 4) == copied.search(query, 4) == index.search(query, 4)
+
+
+@pytest.mark.parametrize("mmap", [True, False])
+def test_a_loaded_index_scores_and_ranks_exactly_as_bm25s(tmp_path, mmap):
+    import random
+
+    import bm25s
+    import numpy as np
+
+    from qa.keyword_index import SavedScores
+
+    rng = random.Random(3)
+    words = [f"w{i}" for i in range(60)]
+    docs = [[rng.choice(words) for _ in range(rng.randint(1, 12))] for _ in range(300)]
+    docs += [list(docs[5]) for _ in range(4)]  # ties: identical passages score alike
+    built = KeywordIndex.build(docs)
+    built.save(tmp_path)
+    ours, theirs = KeywordIndex.load(tmp_path, mmap=mmap), bm25s.BM25.load(str(tmp_path), mmap=mmap)
+    assert isinstance(ours._retriever, SavedScores)
+    for _ in range(50):
+        query = [rng.choice(words + ["unseen"]) for _ in range(rng.randint(1, 6))] + docs[5][:2]
+        known = [t for t in query if t in ours.doc_freq]
+        assert np.array_equal(ours._retriever.get_scores(known), theirs.get_scores(known))
+        rows, scores = theirs.retrieve([known], k=25, show_progress=False)
+        assert ours.search(query, 25) == [(int(r), float(s)) for r, s in zip(rows[0], scores[0]) if s > 0]
+        assert ours.score_rows(query, range(100, 200)) == built.score_rows(query, range(100, 200))
+
+
+def test_an_index_saved_with_a_non_occurrence_term_is_read_by_bm25s(tmp_path):
+    import json
+
+    import numpy as np
+
+    from qa.keyword_index import SavedScores
+
+    tok, index = build()
+    index.save(tmp_path)
+    params = json.loads((tmp_path / "params.index.json").read_text())
+    (tmp_path / "params.index.json").write_text(json.dumps({**params, "method": "bm25l"}))
+    vocab = json.loads((tmp_path / "vocab.index.json").read_text())
+    np.save(tmp_path / "nonoccurrence_array.index.npy", np.zeros(len(vocab), np.float32))
+    assert not SavedScores.readable(tmp_path)
+    loaded = KeywordIndex.load(tmp_path)
+    assert not isinstance(loaded._retriever, SavedScores) and loaded.search(tok.tokens("秀洲面积"), 2)[0][0] == 2
