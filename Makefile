@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/pip install --disable-pip-version-check -q -c constraints.txt
 
-.PHONY: setup setup-test run test index eval cmrc drcd cjrc cmrc-index drcd-index cjrc-index fit-answers reader-data fit-reader fit-reader-decisions fit-yes-no bench bench-1m bench-milvus bench-ocr soak lint clean screenshots
+.PHONY: setup setup-test run test index eval cmrc drcd cjrc cmrc-index drcd-index cjrc-index fit-answers reader-data fit-reader fit-reader-decisions fit-yes-no fit-scale bench bench-1m bench-milvus bench-ocr soak lint clean screenshots
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -107,6 +107,12 @@ soak: index
 
 bench-1m: setup
 	$(BIN)/qa bench --scale-only --scale 1000000 --out reports/bench
+
+# The synthetic corpus's noise and the vector index's calibration noise, fitted to real passages
+# and questions (qa/scale_fit.py; about 10 minutes the first time, the sentence pool is then cached).
+fit-scale: setup cmrc-index drcd-index cjrc-index index
+	$(BIN)/python -m qa.scale_fit eval/cmrc/index-300=eval/cmrc/questions.jsonl eval/drcd/index=eval/drcd/questions.jsonl \
+		eval/cjrc/index=eval/cjrc/questions.jsonl index --out reports/scale-fit.json
 
 lint: setup-test
 	$(BIN)/ruff check qa tests app.py

@@ -1,18 +1,22 @@
 """Synthetic corpora of N passages for ``qa bench --scale N``, without running the model per passage.
 
-Passages recombine three real sentences: of the CMRC 2018 trial's 256 Wikipedia articles
-(``--pool wikipedia``, the default: many topics, as a real collection has) or of the five seed
-pages (``--pool seeds``: one topic). A passage's vector is the
-weighted sum of its sentences' real passage embeddings plus noise, normalised; a question's
-vector is one sentence's real query embedding plus noise. The noise is Gaussian with the
-covariance of the real embeddings (it moves vectors the way real texts differ, not in
-directions no text takes; isotropic noise in 384 dimensions would be a harder, unreal case).
-The vectors are thus spread like real ones but cost nothing to make. Keyword
-tokens are the sentences' jieba tokens, concatenated.
+A synthetic document stands for one real source text (a benchmark paragraph or judgment, or a
+seed page) and each of its passages recombines three sentences of that text, so passages cluster
+by topic as a real collection's do: ``--pool public`` (the default) draws on the CMRC trial's,
+DRCD dev's and CJRC dev's 2,256 texts (about 19,000 sentences: Wikipedia in both scripts and
+court judgments), ``wikipedia`` on the CMRC trial's 256, ``seeds`` on the five seed pages. A
+passage's vector is the weighted sum of its sentences' real passage embeddings plus noise,
+normalised; a question's vector is one sentence's real query embedding plus noise. The noise is
+Gaussian with the covariance of the real embeddings (it moves vectors the way real texts differ,
+not in directions no text takes). Its size, ``NOISE``, is fitted (``qa.scale_fit``) so that at
+the size of the real corpora the synthetic vectors are as hard for HNSW and IVF as real ones.
+The pool's embeddings are cached beside the encoder's ONNX models. Keyword tokens are the
+sentences' jieba tokens, concatenated.
 """
 
 from __future__ import annotations
 
+import hashlib
 import resource
 import time
 from dataclasses import dataclass, replace
@@ -25,18 +29,24 @@ from .config import ROOT, Settings
 from .schema import Chunk
 
 SENTENCES_PER_PASSAGE = 3
-NOISE = 0.6  # noise norm relative to a unit signal: cosine to the noiseless vector ≈ 0.85
+PASSAGES_PER_DOCUMENT = 20
+#: Noise norm relative to a unit signal, fitted by ``python -m qa.scale_fit`` (reports/scale-fit.json):
+#: the value whose HNSW and IVF recall curves on 5,012 synthetic passages of the public pool come
+#: closest to those of the 5,012 real passages of the four evaluation indexes, asked by 900 real
+#: questions (see README, "Synthetic scale").
+NOISE = 0.2
 QUERIES = 200
-
-
-POOLS = ("wikipedia", "seeds")
+BENCHMARKS = ROOT.parent / "shared" / "benchmarks"
+POOLS = ("public", "wikipedia", "seeds")
 
 
 @dataclass(frozen=True)
 class SentencePool:
-    """Real sentences, their jieba tokens and their real passage/query embeddings."""
+    """Real sentences, the source text each came from, their jieba tokens and their real
+    passage/query embeddings."""
 
     sentences: list[str]
+    sources: np.ndarray
     tokens: list[list[str]]
     passage_vectors: np.ndarray
     query_vectors: np.ndarray
@@ -44,24 +54,55 @@ class SentencePool:
     @cached_property
     def noise_basis(self) -> np.ndarray:
         """Rows whose Gaussian mix (z ~ N(0, I)) has the covariance of the passage vectors."""
-        centred = self.passage_vectors - self.passage_vectors.mean(0)
-        return (centred / np.sqrt(len(centred))).astype(np.float32)
+        from .vector_index import noise_basis
+
+        return noise_basis(self.passage_vectors, np.random.default_rng(0), len(self.passage_vectors))
+
+    @cached_property
+    def members(self) -> list[np.ndarray]:
+        """Sentence ids of each source text."""
+        order = np.argsort(self.sources, kind="stable")
+        return np.split(order, np.flatnonzero(np.diff(self.sources[order])) + 1)
 
 
 def sentence_pool(settings: Settings, source: str = "seeds") -> SentencePool:
-    from .encoders import load_encoder
     from .sentences import split
     from .tokenizer import Tokenizer
 
     if source not in POOLS:
         raise ValueError(f"unknown sentence pool {source!r} (choose {', '.join(POOLS)})")
-    texts = _wikipedia_articles() if source == "wikipedia" else _seed_documents()
-    sentences = list(dict.fromkeys(x.strip() for paragraphs in texts for p in paragraphs for x in split(p)
-                                   if len(x.strip()) > 8))
-    encoder = load_encoder(settings.model, settings.encoder)
+    texts = _seed_documents() if source == "seeds" else _benchmark_texts(["cmrc2018_trial"] if source == "wikipedia"
+                                                                         else ["cmrc2018_trial", "drcd_dev", "cjrc_dev"])
+    first: dict[str, int] = {}
+    for number, paragraphs in enumerate(texts):
+        for sentence in (x.strip() for p in paragraphs for x in split(p)):
+            if len(sentence) > 8:
+                first.setdefault(sentence, number)
+    sentences = list(first)
     tokenizer = Tokenizer()
-    return SentencePool(sentences, [tokenizer.tokens(s) for s in sentences], encoder.encode_passages(sentences),
-                        encoder.encode_queries(sentences))
+    passage_vectors, query_vectors = _pool_vectors(settings, source, sentences)
+    return SentencePool(sentences, np.array(list(first.values())), [tokenizer.tokens(s) for s in sentences],
+                        passage_vectors, query_vectors)
+
+
+def _pool_vectors(settings: Settings, source: str, sentences: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """The sentences' passage and query embeddings, from the cache when these very sentences were
+    embedded by this model before (the public pool takes minutes to embed)."""
+    from .encoders import load_encoder
+    from .encoders.e5_onnx import cache_folder
+
+    digest = hashlib.sha256("\n".join([settings.model, *sentences]).encode()).hexdigest()[:16]
+    path = cache_folder(settings.encoder.cache_dir) / f"pool-{source}-{digest}.npz"
+    if path.exists():
+        with np.load(path) as cached:
+            return cached["passages"], cached["queries"]
+    encoder = load_encoder(settings.model, settings.encoder)
+    passages, queries = encoder.encode_passages(sentences), encoder.encode_queries(sentences)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".partial.npz")
+    np.savez(partial, passages=passages, queries=queries)
+    partial.replace(path)  # a killed run leaves no half-written cache behind
+    return passages, queries
 
 
 def _seed_documents() -> list[list[str]]:
@@ -71,36 +112,53 @@ def _seed_documents() -> list[list[str]]:
     return [d.paragraphs for d in documents]
 
 
-def _wikipedia_articles() -> list[list[str]]:
+def _benchmark_texts(names: list[str]) -> list[list[str]]:
+    """Each benchmark paragraph (a Wikipedia paragraph, a judgment's facts) as one source text."""
     import json
 
-    source = ROOT.parent / "shared" / "benchmarks" / "cmrc2018_trial.json"
-    if not source.exists():
-        raise FileNotFoundError(f"{source} is missing: use --pool seeds")
-    data = json.loads(source.read_text("utf-8"))["data"]
-    return [[p["context"] for p in article["paragraphs"]] for article in data]
+    texts = []
+    for name in names:
+        source = BENCHMARKS / f"{name}.json"
+        if not source.exists():
+            raise FileNotFoundError(f"{source} is missing: use --pool seeds")
+        data = json.loads(source.read_text("utf-8"))["data"]
+        texts += [[p["context"]] for article in data for p in article["paragraphs"]]
+    return texts
 
 
-def _noisy(vectors: np.ndarray, basis: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """``vectors`` plus noise shaped by ``basis`` (centred real embeddings, one per row)."""
-    noise = rng.standard_normal((len(vectors), len(basis)), dtype=np.float32) @ basis
-    noise *= NOISE / np.sqrt((basis**2).sum())  # E‖z·basis‖² = Σ‖row‖²
-    out = vectors + noise
-    return out / np.linalg.norm(out, axis=1, keepdims=True)
+def _noisy(vectors: np.ndarray, basis: np.ndarray, rng: np.random.Generator, noise: float = NOISE) -> np.ndarray:
+    from .vector_index import shaped_noise
+
+    return shaped_noise(vectors, basis, rng, noise)
 
 
-def synthetic(n: int, pool: SentencePool, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """(sentence ids per passage [n, 3], passage vectors [n, dim])."""
+def synthetic(n: int, pool: SentencePool, seed: int = 0, noise: float = NOISE) -> tuple[np.ndarray, np.ndarray]:
+    """(sentence ids per passage [n, 3], passage vectors [n, dim]). Each document of
+    PASSAGES_PER_DOCUMENT passages draws one source text (by its number of sentences) and
+    each of its passages three of that text's sentences."""
     rng = np.random.default_rng(seed)
-    ids = rng.integers(0, len(pool.sentences), (n, SENTENCES_PER_PASSAGE))
+    members = pool.members
+    sizes = np.array([len(m) for m in members], float)
+    documents = rng.choice(len(members), (n + PASSAGES_PER_DOCUMENT - 1) // PASSAGES_PER_DOCUMENT, p=sizes / sizes.sum())
+    of_passage = documents[np.arange(n) // PASSAGES_PER_DOCUMENT]
+    picks = rng.random((n, SENTENCES_PER_PASSAGE)) * sizes[of_passage, None]
+    starts = np.cumsum(np.concatenate([[0], sizes[:-1]])).astype(np.int64)
+    ids = np.concatenate(members)[starts[of_passage, None] + picks.astype(np.int64)]
     vectors = np.empty((n, pool.passage_vectors.shape[1]), np.float32)
     for start in range(0, n, 100_000):
         part = ids[start : start + 100_000]
         weights = rng.uniform(0.5, 1.0, part.shape).astype(np.float32)
         mixed = (pool.passage_vectors[part] * weights[..., None]).sum(1)
         mixed /= np.linalg.norm(mixed, axis=1, keepdims=True)
-        vectors[start : start + len(part)] = _noisy(mixed, pool.noise_basis, rng)
+        vectors[start : start + len(part)] = _noisy(mixed, pool.noise_basis, rng, noise)
     return ids, vectors
+
+
+def synthetic_queries(pool: SentencePool, count: int, seed: int = 7, noise: float = NOISE) -> tuple[np.ndarray, np.ndarray]:
+    """(asked sentence ids, query vectors): real query embeddings of pool sentences plus noise."""
+    rng = np.random.default_rng(seed)
+    asked = rng.integers(0, len(pool.sentences), count)
+    return asked, _noisy(pool.query_vectors[asked], pool.noise_basis, rng, noise)
 
 
 def _median_ms(run, items) -> float:
@@ -126,13 +184,16 @@ class _FixedEncoder:
 
 
 def synthetic_corpus(n: int, ids: np.ndarray, pool: SentencePool):
-    """Passages of 20 per document, with their tokens, in the shape a store writes."""
+    """Passages, PASSAGES_PER_DOCUMENT a document, with their tokens, in the shape a store writes.
+    Each text ends with its number: passages of one source text often recombine the same
+    sentences, and the store hands vectors over by text, so equal texts would share one vector."""
     from .store import DocumentInfo, Prepared
 
-    chunks = [Chunk(i, f"synthetic-{i // 20}", "synthetic", i % 20 + 1, 0, 0, "".join(pool.sentences[s] for s in row))
-              for i, row in enumerate(ids.tolist())]
+    per = PASSAGES_PER_DOCUMENT
+    chunks = [Chunk(i, f"synthetic-{i // per}", "synthetic", i % per + 1, 0, 0,
+                    "".join(pool.sentences[s] for s in row) + f"〔{i}〕") for i, row in enumerate(ids.tolist())]
     tokens = [[t for s in row for t in pool.tokens[s]] for row in ids.tolist()]
-    docs = [DocumentInfo(f"synthetic-{d}", "synthetic", "", min(20, n - 20 * d)) for d in range((n + 19) // 20)]
+    docs = [DocumentInfo(f"synthetic-{d}", "synthetic", "", min(per, n - per * d)) for d in range((n + per - 1) // per)]
     return Prepared(chunks, docs, tokens, None, [], [])
 
 
@@ -232,9 +293,7 @@ def bench_scale(n: int, settings: Settings, work: Path, pool: SentencePool | Non
     index = open_index(work)
     open_s = time.perf_counter() - t
 
-    rng = np.random.default_rng(7)
-    asked = rng.integers(0, len(pool.sentences), QUERIES)
-    queries = _noisy(pool.query_vectors[asked], pool.noise_basis, rng)
+    asked, queries = synthetic_queries(pool, QUERIES)
     _, truth = faiss.knn(queries, vectors, 10, metric=faiss.METRIC_INNER_PRODUCT)
     recall = recall_at_k([[row for row, _ in index.vector_search(q, 10)] for q in queries], truth)
     vector_ms = _median_ms(lambda q: index.vector_search(q, 10), queries)
@@ -253,6 +312,8 @@ def bench_scale(n: int, settings: Settings, work: Path, pool: SentencePool | Non
         "vector_index": info["kind"],
         "vector_params": {k: v for k, v in info.items() if k not in ("kind", "recall_at_10", "passages", "index_type")},
         "vector_recall_at_10": round(recall, 4),
+        # what the index measured when it chose its breadth: moved passages (qa.vector_index.calibration_queries)
+        "calibration_recall_at_10": info.get("recall_at_10"),
         "vector_p50_ms": round(vector_ms, 3),
         "keyword_p50_ms": round(keyword_ms, 2),
         "hybrid_p50_ms": round(hybrid_ms, 2),
