@@ -191,7 +191,7 @@ def run_cli(args, settings: Settings) -> int:
 
     out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
-    result: dict = {"corpus": args.corpus, "passages": None}
+    result: dict = {"corpus": "synthetic" if args.scale_only else args.corpus, "passages": None}
     with tempfile.TemporaryDirectory(prefix="qa-bench-") as tmp:
         if not args.scale_only:
             paths, questions = main_corpus_defaults(args.corpus)
@@ -214,7 +214,7 @@ def run_cli(args, settings: Settings) -> int:
             shutil.rmtree(Path(tmp) / f"scale-{n}", ignore_errors=True)
     result["scale"] = scales[-1] if scales else None
     result["scales"] = scales
-    stem = f"bench-{Path(args.corpus).name}" + (f"-scale-{'-'.join(map(str, args.scale))}" if args.scale else "") \
+    stem = f"bench-{Path(result['corpus']).name}" + (f"-scale-{'-'.join(map(str, args.scale))}" if args.scale else "") \
         + ("-milvus" if settings.store.kind == "milvus" else "")
     (out_dir / f"{stem}.json").write_text(json.dumps(result, ensure_ascii=False, indent=1), "utf-8")
     (out_dir / f"{stem}.md").write_text(markdown(result) + "\n", "utf-8")
