@@ -217,22 +217,23 @@ def _write(work: Path, settings: Settings, corpus, vectors: np.ndarray) -> dict:
 def _add_one_document(work: Path, settings: Settings, corpus, vectors: np.ndarray) -> float:
     """Seconds to add one 20-passage document to the index, as the store does it (Milvus: inserts
     its rows; local: what an incremental ``qa index`` does, qa/store.py ``_carry``: the unchanged
-    documents are carried by their recorded hashes and the new one goes into a delta segment)."""
+    documents are carried by their recorded hashes and the new one goes into a delta segment, or,
+    for an index too small for a delta, everything is written again)."""
     from .store import DocumentInfo, Prepared, embed_text, read_documents, read_manifest, write_local
 
     extra = [replace(c, chunk_id=len(corpus.chunks) + i, doc_id="added-document") for i, c in enumerate(corpus.chunks[:20])]
     info = DocumentInfo("added-document", "added", "", 20)
-    if settings.store.kind == "milvus":
-        grown = Prepared(corpus.chunks + extra, corpus.infos + [info], corpus.tokens + corpus.tokens[:20], None, [], [])
-        started = time.perf_counter()
-        _write(work, settings, grown, np.concatenate([vectors, vectors[:20]]))
-        return time.perf_counter() - started
     started = time.perf_counter()
-    layout = read_documents(work / read_manifest(work)["generation"])
-    added = Prepared(extra, [info], corpus.tokens[:20], None, [], [])
-    known = dict(zip((embed_text(c) for c in extra), vectors[:20]))
-    write_local(work, replace(settings, index_dir=work), _FixedEncoder(settings.model, int(vectors.shape[1])), added,
-                False, lambda _m: None, known_vectors=known, carried=[d for d in layout if not d.deleted])
+    if settings.store.kind == "local":
+        layout = read_documents(work / read_manifest(work)["generation"])
+        added = Prepared(extra, [info], corpus.tokens[:20], None, [], [])
+        known = dict(zip((embed_text(c) for c in extra), vectors[:20]))
+        if write_local(work, replace(settings, index_dir=work), _FixedEncoder(settings.model, int(vectors.shape[1])),
+                       added, False, lambda _m: None, known_vectors=known,
+                       carried=[d for d in layout if not d.deleted]) is not None:
+            return time.perf_counter() - started
+    grown = Prepared(corpus.chunks + extra, corpus.infos + [info], corpus.tokens + corpus.tokens[:20], None, [], [])
+    _write(work, settings, grown, np.concatenate([vectors, vectors[:20]]))
     return time.perf_counter() - started
 
 

@@ -6,6 +6,7 @@ import pytest
 
 from qa.config import Settings, VectorIndexSettings
 from qa.scale_bench import bench_scale
+from qa.store import read_documents, read_manifest
 
 SCALE_KEYS = {"n", "vector_index", "vector_recall_at_10", "vector_p50_ms", "hybrid_p50_ms", "open_s", "add_one_doc_s",
               "peak_rss_mb", "ask_s", "ask_peak_rss_mb"}
@@ -18,6 +19,8 @@ def test_scale_bench_uses_ivf_past_the_exact_limit_and_keeps_recall(tmp_path):
     assert SCALE_KEYS <= result.keys() and result["n"] == 3000
     assert result["vector_index"] == "ivf" and result["vector_recall_at_10"] >= 0.95
     assert result["open_s"] < 30 and result["hybrid_p50_ms"] > 0
+    layout = read_documents(tmp_path / "index" / read_manifest(tmp_path / "index")["generation"])
+    assert result["add_one_doc_s"] > 0 and "added-document" in {d.doc_id for d in layout}  # really added, and timed
     assert result["ask_s"] > 0 and result["ask_peak_rss_mb"] > 50  # a real one-shot qa ask on that index
 
 
