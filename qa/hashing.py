@@ -1,4 +1,9 @@
-"""File checksums, shared by the index store and the encoder's model cache."""
+"""File checksums and stamps, shared by the index store and the encoder's model cache.
+
+A stamp (size, modification time, inode) recorded when a file is written tells, at the next
+open, that it is still the file written: then it is trusted without hashing it again. A file
+changed, copied, replaced or touched since has another stamp and is hashed against its checksum.
+"""
 
 from __future__ import annotations
 
@@ -12,3 +17,8 @@ def sha256_file(path: Path) -> str:
         for block in iter(lambda: fh.read(1 << 22), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def file_stamp(path: Path) -> dict:
+    stat = path.stat()
+    return {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "inode": stat.st_ino}

@@ -31,7 +31,7 @@ from .chunking import chunk
 from .cleaning import clean, keep_all
 from .config import INDEX_FORMAT, VERIFY_MAX_BYTES, Settings
 from .encoders import Encoder
-from .hashing import sha256_file
+from .hashing import file_stamp, sha256_file
 from .keyword_index import KeywordIndex
 from .loading import load
 from .passage_store import FILE as PASSAGES_FILE
@@ -318,14 +318,18 @@ def _with_delta(delta: Path, layout: list[DocumentInfo], chunks, keyword: Keywor
 
 
 def _verify(gen: Path, manifest: dict) -> None:
-    """Sizes always; sha256 too while the index is small enough to hash at every open."""
+    """Sizes always; the sha256 of every file whose stamp is not the one recorded when it was
+    written (changed, copied or touched since), while those are small enough to hash at an open.
+    Hashing an unchanged 200k-passage index took 0.44 s of every one-shot ``qa ask``."""
     sizes = manifest.get("sizes", {})
     for name, size in sizes.items():
         if not (gen / name).exists() or (gen / name).stat().st_size != size:
             raise IndexDamaged(f"index file {gen / name} is missing or has the wrong size")
-    if sum(sizes.values()) > VERIFY_MAX_BYTES:
+    stamps = manifest.get("stamps", {})
+    unproven = {name: sha for name, sha in manifest["checksums"].items() if stamps.get(name) != file_stamp(gen / name)}
+    if sum(sizes.get(name, 0) for name in unproven) > VERIFY_MAX_BYTES:
         return
-    for name, sha in manifest["checksums"].items():
+    for name, sha in unproven.items():
         if sha256_file(gen / name) != sha:
             raise IndexDamaged(f"index file {gen / name} does not match its checksum")
 
@@ -819,6 +823,7 @@ def commit_generation(folder: Path, manifest: dict, write: Callable[[Path], None
         for path in fresh.values():
             with path.open("rb") as fh:
                 os.fsync(fh.fileno())
+        manifest["stamps"] = {name: file_stamp(p) for name, p in written.items()}  # after the last write
         tmp = folder / f".{MANIFEST}.{os.getpid()}.tmp"
         tmp.write_text(json.dumps(manifest, ensure_ascii=False, indent=1), "utf-8")
         with tmp.open("rb") as fh:

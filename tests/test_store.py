@@ -307,3 +307,27 @@ def test_a_read_only_index_folder_is_one_clear_error_and_the_index_still_answers
         assert ask.returncode == 0 and json.loads(ask.stdout)["answer"] == "581个"
     finally:
         subprocess.run(["umount", "--lazy", str(disk)], capture_output=True)
+
+
+def test_files_unchanged_since_the_build_are_trusted_by_their_stamp_and_changed_ones_hashed(settings, encoder, corpus,
+                                                                                           monkeypatch):
+    import os
+
+    import qa.store as store
+
+    build([corpus], settings, encoder, progress=False)
+    gen = settings.index_dir / read_manifest(settings.index_dir)["generation"]
+    hashed = []
+    real = store.sha256_file
+    monkeypatch.setattr(store, "sha256_file", lambda path: hashed.append(path.name) or real(path))
+    open_index(settings.index_dir).close()
+    assert hashed == []  # every file is the one written
+    stamp = (gen / "vectors.faiss").stat().st_mtime_ns
+    os.utime(gen / "vectors.faiss", ns=(stamp - 10**9, stamp - 10**9))  # touched, not changed
+    open_index(settings.index_dir).close()
+    assert hashed == ["vectors.faiss"]
+    data = bytearray((gen / "documents.json").read_bytes())
+    data[-2] = ord(" ") if data[-2] != ord(" ") else ord("\n")  # same size, one byte changed
+    (gen / "documents.json").write_bytes(bytes(data))
+    with pytest.raises(IndexDamaged, match="does not match its checksum"):
+        open_index(settings.index_dir)

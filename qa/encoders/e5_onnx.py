@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from ..config import EncoderSettings, available_cores
-from ..hashing import sha256_file
+from ..hashing import file_stamp, sha256_file
 from .base import EncoderError, normalise
 from .e5_tokenizer import PASSAGE_PREFIX, QUERY_PREFIX, E5Tokenizer, Window
 from .e5_weights import E5Weights, WeightsError
@@ -169,10 +169,10 @@ def cached_onnx(stem: str, source: dict, graph, precision: str, cache_dir: Path 
     model, meta = folder / f"{family}-{key}.onnx", folder / f"{family}-{key}.json"
     try:
         recorded = json.loads(meta.read_text("utf-8"))
-        if recorded["source"] == source and recorded.get("file") == _file_stamp(model):
+        if recorded["source"] == source and recorded.get("file") == file_stamp(model):
             return model
         if recorded["source"] == source and sha256_file(model) == recorded["sha256"]:
-            _write_meta(meta, {**recorded, "file": _file_stamp(model)}, quiet=True)  # hashed once, not every start
+            _write_meta(meta, {**recorded, "file": file_stamp(model)}, quiet=True)  # hashed once, not every start
             return model
     except (OSError, ValueError, KeyError, TypeError):
         pass  # missing, damaged or stale: rebuild below
@@ -180,7 +180,7 @@ def cached_onnx(stem: str, source: dict, graph, precision: str, cache_dir: Path 
         folder.mkdir(parents=True, exist_ok=True)
         _build(graph, precision, model)
         _write_meta(meta, {"source": source, **(extra() if extra else {}), "precision": precision,
-                           "sha256": sha256_file(model), "file": _file_stamp(model)})
+                           "sha256": sha256_file(model), "file": file_stamp(model)})
     except OSError as exc:
         raise EncoderError(f"cannot write the model cache in {folder} ({exc.strerror or exc}): "
                            "set QA_CACHE_DIR to a writable folder") from exc
@@ -216,11 +216,6 @@ def _write_meta(meta: Path, record: dict, quiet: bool = False) -> None:
         tmp.unlink(missing_ok=True)
         if not quiet:
             raise
-
-
-def _file_stamp(path: Path) -> dict:
-    stat = path.stat()
-    return {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "inode": stat.st_ino}
 
 
 def _build(graph, precision: str, target: Path) -> None:
