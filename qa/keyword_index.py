@@ -85,11 +85,12 @@ class KeywordIndex(TermStats):
     def load(cls, folder: Path, mmap: bool = True) -> KeywordIndex:
         """The saved index, its score matrix memory-mapped by default (see VectorIndex.load)."""
         stats = TermStats.load_stats(folder)
-        if SavedScores.readable(folder):
-            return cls(SavedScores(folder, mmap), stats.doc_freq, stats.size, stats.avgdl)
-        import bm25s
+        retriever = SavedScores.open(folder, mmap)
+        if retriever is None:
+            import bm25s
 
-        return cls(bm25s.BM25.load(str(folder), mmap=mmap), stats.doc_freq, stats.size, stats.avgdl)
+            retriever = bm25s.BM25.load(str(folder), mmap=mmap)
+        return cls(retriever, stats.doc_freq, stats.size, stats.avgdl)
 
 
 class SavedScores:
@@ -102,21 +103,22 @@ class SavedScores:
     FILES = ("data.csc.index.npy", "indices.csc.index.npy", "indptr.csc.index.npy", "vocab.index.json",
              "params.index.json")
 
-    def __init__(self, folder: Path, mmap: bool = True) -> None:
+    def __init__(self, folder: Path, params: dict, mmap: bool = True) -> None:
         mode = "r" if mmap else None
         self.data, self.indices, self.indptr = (np.load(folder / name, mmap_mode=mode) for name in self.FILES[:3])
         self.vocab: dict[str, int] = json.loads((folder / self.FILES[3]).read_text("utf-8"))
-        params = json.loads((folder / self.FILES[4]).read_text("utf-8"))
         self.size, self.dtype = int(params["num_docs"]), np.dtype(params.get("dtype", "float32"))
 
     @classmethod
-    def readable(cls, folder: Path) -> bool:
+    def open(cls, folder: Path, mmap: bool = True) -> SavedScores | None:
+        """The saved matrix, or None where it needs bm25s (a non-occurrence term, files missing)."""
         try:
             params = json.loads((folder / cls.FILES[4]).read_text("utf-8"))
         except (OSError, ValueError):
-            return False
-        return params.get("method") in ("lucene", "robertson", "atire") and \
+            return None
+        readable = params.get("method") in ("lucene", "robertson", "atire") and \
             not (folder / "nonoccurrence_array.index.npy").exists() and all((folder / f).exists() for f in cls.FILES)
+        return cls(folder, params, mmap) if readable else None
 
     def get_scores(self, tokens: list[str]) -> np.ndarray:
         ids = np.asarray([self.vocab[t] for t in tokens if t in self.vocab], dtype=np.int64)

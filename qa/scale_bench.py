@@ -27,6 +27,7 @@ import numpy as np
 
 from .config import ROOT, Settings
 from .schema import Chunk
+from .vector_index import noise_basis, shaped_noise
 
 SENTENCES_PER_PASSAGE = 3
 PASSAGES_PER_DOCUMENT = 20
@@ -54,8 +55,6 @@ class SentencePool:
     @cached_property
     def noise_basis(self) -> np.ndarray:
         """Rows whose Gaussian mix (z ~ N(0, I)) has the covariance of the passage vectors."""
-        from .vector_index import noise_basis
-
         return noise_basis(self.passage_vectors, np.random.default_rng(0), len(self.passage_vectors))
 
     @cached_property
@@ -126,12 +125,6 @@ def _benchmark_texts(names: list[str]) -> list[list[str]]:
     return texts
 
 
-def _noisy(vectors: np.ndarray, basis: np.ndarray, rng: np.random.Generator, noise: float = NOISE) -> np.ndarray:
-    from .vector_index import shaped_noise
-
-    return shaped_noise(vectors, basis, rng, noise)
-
-
 def synthetic(n: int, pool: SentencePool, seed: int = 0, noise: float = NOISE) -> tuple[np.ndarray, np.ndarray]:
     """(sentence ids per passage [n, 3], passage vectors [n, dim]). Each document of
     PASSAGES_PER_DOCUMENT passages draws one source text (by its number of sentences) and
@@ -150,7 +143,7 @@ def synthetic(n: int, pool: SentencePool, seed: int = 0, noise: float = NOISE) -
         weights = rng.uniform(0.5, 1.0, part.shape).astype(np.float32)
         mixed = (pool.passage_vectors[part] * weights[..., None]).sum(1)
         mixed /= np.linalg.norm(mixed, axis=1, keepdims=True)
-        vectors[start : start + len(part)] = _noisy(mixed, pool.noise_basis, rng, noise)
+        vectors[start : start + len(part)] = shaped_noise(mixed, pool.noise_basis, rng, noise)
     return ids, vectors
 
 
@@ -158,7 +151,7 @@ def synthetic_queries(pool: SentencePool, count: int, seed: int = 7, noise: floa
     """(asked sentence ids, query vectors): real query embeddings of pool sentences plus noise."""
     rng = np.random.default_rng(seed)
     asked = rng.integers(0, len(pool.sentences), count)
-    return asked, _noisy(pool.query_vectors[asked], pool.noise_basis, rng, noise)
+    return asked, shaped_noise(pool.query_vectors[asked], pool.noise_basis, rng, noise)
 
 
 def _median_ms(run, items) -> float:

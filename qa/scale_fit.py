@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import Settings
+from .config import Settings, VectorIndexSettings
 
 HNSW_EF = (10, 16, 32)
 IVF_NPROBE = (1, 4, 8)
@@ -53,22 +53,22 @@ class Difficulty:
 def difficulty(name: str, vectors: np.ndarray, queries: np.ndarray) -> Difficulty:
     import faiss
 
-    from .vector_index import recall_at_k
+    from .vector_index import ivf_lists, recall_at_k
 
+    settings = VectorIndexSettings()
     faiss.omp_set_num_threads(1)  # deterministic HNSW graphs
     scores, rows = faiss.knn(queries, vectors, NEIGHBOURS, metric=faiss.METRIC_INNER_PRODUCT)
     distances = np.sqrt(np.maximum(2 - 2 * scores, 1e-12))  # unit vectors: ‖a − b‖² = 2 − 2 cos
     lid = -1 / np.mean(np.log(distances[:, :-1] / distances[:, -1:]), axis=1)
     truth, recall = rows[:, :10], {}
     dim = vectors.shape[1]
-    hnsw = faiss.IndexHNSWFlat(dim, Settings().vector_index.hnsw_m, faiss.METRIC_INNER_PRODUCT)
-    hnsw.hnsw.efConstruction = Settings().vector_index.hnsw_ef_construction
+    hnsw = faiss.IndexHNSWFlat(dim, settings.hnsw_m, faiss.METRIC_INNER_PRODUCT)
+    hnsw.hnsw.efConstruction = settings.hnsw_ef_construction
     hnsw.add(vectors)
     for ef in HNSW_EF:
         hnsw.hnsw.efSearch = ef
         recall[f"hnsw ef {ef}"] = recall_at_k(hnsw.search(queries, 10)[1], truth)
-    nlist = max(1, min(len(vectors) // 39, int(Settings().vector_index.ivf_lists_per_sqrt * np.sqrt(len(vectors)))))
-    ivf = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, nlist, faiss.METRIC_INNER_PRODUCT)
+    ivf = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, ivf_lists(len(vectors), settings), faiss.METRIC_INNER_PRODUCT)
     ivf.cp.seed = 0
     ivf.train(vectors)
     ivf.add(vectors)

@@ -31,7 +31,7 @@ from .chunking import chunk
 from .cleaning import clean, keep_all
 from .config import INDEX_FORMAT, VERIFY_MAX_BYTES, Settings
 from .encoders import Encoder
-from .hashing import file_stamp, sha256_file
+from .hashing import file_stamp, settled_stamp, sha256_file
 from .keyword_index import KeywordIndex
 from .loading import load
 from .passage_store import FILE as PASSAGES_FILE
@@ -798,12 +798,6 @@ def write_documents(gen: Path, infos: list[DocumentInfo], lexicon: list[str] | N
         (gen / "lexicon.txt").write_text("\n".join(lexicon) + "\n", "utf-8")
 
 
-#: A generation's new files get modification times this far in the past before their stamps are
-#: recorded: a later write then always changes the stamp, even one in the same tick of a coarse
-#: file-system clock as the build's own last write (git's "racily clean" files).
-STAMP_BACKDATE_NS = 2 * 10**9
-
-
 def commit_generation(folder: Path, manifest: dict, write: Callable[[Path], None],
                       linked: dict[str, tuple[str, int]] | None = None) -> str:
     """Write a new generation folder with ``write``, then switch the manifest to it (atomic).
@@ -829,10 +823,7 @@ def commit_generation(folder: Path, manifest: dict, write: Callable[[Path], None
         for path in fresh.values():
             with path.open("rb") as fh:
                 os.fsync(fh.fileno())
-        for path in fresh.values():  # see STAMP_BACKDATE_NS
-            past = time.time_ns() - STAMP_BACKDATE_NS
-            os.utime(path, ns=(past, past))
-        manifest["stamps"] = {name: file_stamp(p) for name, p in written.items()}
+        manifest["stamps"] = {name: file_stamp(p) if name in linked else settled_stamp(p) for name, p in written.items()}
         tmp = folder / f".{MANIFEST}.{os.getpid()}.tmp"
         tmp.write_text(json.dumps(manifest, ensure_ascii=False, indent=1), "utf-8")
         with tmp.open("rb") as fh:

@@ -54,6 +54,11 @@ def calibration_queries(vectors: np.ndarray, count: int, noise: float = CALIBRAT
     return shaped_noise(sample, noise_basis(vectors, rng), rng, noise)
 
 
+def ivf_lists(n: int, settings: VectorIndexSettings) -> int:
+    """IVF lists for ``n`` vectors: ``ivf_lists_per_sqrt``·√n, at most n / 39 (FAISS wants ≥ 39 points a list)."""
+    return max(1, min(n // 39, int(settings.ivf_lists_per_sqrt * np.sqrt(n))))
+
+
 def recall_at_k(found, truth) -> float:
     """Mean share of each query's true top k (rows of ``truth``) that ``found`` returned."""
     return float(np.mean([len(set(f) & set(t)) / len(t) for f, t in zip(found, truth)]))
@@ -89,7 +94,7 @@ class VectorIndex:
             index.add(vectors)
             knob = "ef_search"
         else:
-            nlist = max(1, min(n // 39, int(settings.ivf_lists_per_sqrt * np.sqrt(n))))  # FAISS wants ≥ 39 points a list
+            nlist = ivf_lists(n, settings)
             quantizer = faiss.IndexFlatIP(dim)
             index = faiss.IndexIVFFlat(quantizer, dim, nlist, faiss.METRIC_INNER_PRODUCT)
             sample = vectors[np.random.default_rng(0).choice(n, min(n, nlist * settings.ivf_train_per_list), replace=False)]

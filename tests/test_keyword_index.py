@@ -77,6 +77,6 @@ def test_an_index_saved_with_a_non_occurrence_term_is_read_by_bm25s(tmp_path):
     (tmp_path / "params.index.json").write_text(json.dumps({**params, "method": "bm25l"}))
     vocab = json.loads((tmp_path / "vocab.index.json").read_text())
     np.save(tmp_path / "nonoccurrence_array.index.npy", np.zeros(len(vocab), np.float32))
-    assert not SavedScores.readable(tmp_path)
+    assert SavedScores.open(tmp_path) is None
     loaded = KeywordIndex.load(tmp_path)
     assert not isinstance(loaded._retriever, SavedScores) and loaded.search(tok.tokens("秀洲面积"), 2)[0][0] == 2

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from ..config import EncoderSettings, available_cores
-from ..hashing import file_stamp, sha256_file
+from ..hashing import file_stamp, settled_stamp, sha256_file
 from .base import EncoderError, normalise
 from .e5_tokenizer import PASSAGE_PREFIX, QUERY_PREFIX, E5Tokenizer, Window
 from .e5_weights import E5Weights, WeightsError
@@ -180,7 +180,7 @@ def cached_onnx(stem: str, source: dict, graph, precision: str, cache_dir: Path 
         folder.mkdir(parents=True, exist_ok=True)
         _build(graph, precision, model)
         _write_meta(meta, {"source": source, **(extra() if extra else {}), "precision": precision,
-                           "sha256": sha256_file(model), "file": file_stamp(model)})
+                           "sha256": sha256_file(model), "file": settled_stamp(model)})
     except OSError as exc:
         raise EncoderError(f"cannot write the model cache in {folder} ({exc.strerror or exc}): "
                            "set QA_CACHE_DIR to a writable folder") from exc
