@@ -89,10 +89,15 @@ def coverage(query: Query, text: str) -> float:
     return found / total
 
 
+def missing_terms(key_terms: list[tuple[list[str], float]], text: str) -> list[tuple[list[str], float]]:
+    """The key terms no form of which occurs in ``text`` (the passages read: a question about
+    what they never mention is one they do not answer)."""
+    return [(alternatives, weight) for alternatives, weight in key_terms if not any(a in text for a in alternatives)]
+
+
 def missing_weights(key_terms: list[tuple[list[str], float]], text: str) -> list[float]:
-    """The weights of the key terms no form of which occurs in ``text`` (the passages read: a
-    question about what they never mention is one they do not answer)."""
-    return [weight for alternatives, weight in key_terms if not any(a in text for a in alternatives)]
+    """The weights of :func:`missing_terms`."""
+    return [weight for _, weight in missing_terms(key_terms, text)]
 
 
 def _term_credit(term: str, text: str) -> float:

@@ -36,7 +36,8 @@ def _extractor(settings: Settings, tokenizer: Tokenizer, encoder: Encoder, model
         from .reader import ReaderExtractor, SpanReader
 
         reader = SpanReader(settings.answer.reader, settings.encoder.threads, settings.encoder.cache_dir, encoder)
-        return ReaderExtractor(settings.answer, reader, english=RuleExtractor(tokenizer, settings.answer))
+        return ReaderExtractor(settings.answer, reader, english=RuleExtractor(tokenizer, settings.answer),
+                               is_name=tokenizer.is_name)
     return AnswerExtractor(tokenizer, settings.answer, encoder, models)
 
 

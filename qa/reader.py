@@ -17,6 +17,7 @@ like the encoder's.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -175,26 +176,33 @@ def _best_span(logits: np.ndarray, first: int, count: int, max_tokens: int) -> t
 
 
 ABSTAIN_FEATURES = ("margin", "margin_gap", "cited_coverage", "best_coverage", "missing_share", "max_missing_idf",
-                    "top_score", "answer_chars")
+                    "top_score", "answer_chars", "missing_name_idf")
 
 
-def abstain_features(query: Query, hits: list[Hit], spans: list[ReadSpan]) -> list[float]:
+def abstain_features(query: Query, hits: list[Hit], spans: list[ReadSpan],
+                     is_name: Callable[[str], bool] | None = None) -> list[float]:
     """What the abstain decision sees: how sure the reader is, and whether the question's terms
     are in the passages at all (a "when did X open" question finds a date in any passage; the
-    reader alone cannot tell that X is nowhere)."""
-    from .answer_rules import coverage, missing_weights
+    reader alone cannot tell that X is nowhere). Of the terms no passage read holds, the names
+    (``is_name``: a place, person or organisation) weigh apart: "湖州南浔区多少名干部…" over a
+    passage about another district is about something the passages never mention, where a
+    missing common word is often a paraphrase. Names are tagged only when missing (jieba.posseg
+    loads on first use). Held-out AUC with the names: CMRC 0.9867 → 0.9871, DRCD 0.9548 →
+    0.9554, CJRC 0.8345 → 0.8361 (README, "The span reader")."""
+    from .answer_rules import coverage, missing_terms
 
     texts = [f"{h.chunk.title}\n{h.chunk.text}" for h in hits]
     best = spans[0] if spans else None
     gap = best.margin - spans[1].margin if len(spans) > 1 else 5.0
     seen = "\n".join(texts)
-    missing = missing_weights(query.key_terms, seen)
+    missing = missing_terms(query.key_terms, seen)
+    names = [w for forms, w in missing if is_name is not None and is_name(forms[0])]  # tagged only if missing
     total = sum(w for _, w in query.key_terms) or 1.0
     top_idf = max((w for _, w in query.key_terms), default=1.0) or 1.0
     return [best.margin if best else -20.0, min(gap, 5.0), coverage(query, texts[best.passage]) if best else 0.0,
-            max((coverage(query, t) for t in texts), default=0.0), sum(missing) / total,
-            max(missing, default=0.0) / top_idf, float(hits[0].score) if hits else 0.0,
-            float(np.log1p(best.end - best.start)) if best else 0.0]
+            max((coverage(query, t) for t in texts), default=0.0), sum(w for _, w in missing) / total,
+            max((w for _, w in missing), default=0.0) / top_idf, float(hits[0].score) if hits else 0.0,
+            float(np.log1p(best.end - best.start)) if best else 0.0, max(names, default=0.0) / top_idf]
 
 
 @dataclass(frozen=True)
@@ -311,12 +319,14 @@ class ReaderExtractor:
     """The ``reader`` answer method: one typed ``run(query, hits)`` like the other extractors."""
 
     def __init__(self, settings, reader: SpanReader | None = None, english=None,
-                 abstain: AbstainModel | None = None, chooser: SentenceChooser | None = None) -> None:
+                 abstain: AbstainModel | None = None, chooser: SentenceChooser | None = None,
+                 is_name: Callable[[str], bool] | None = None) -> None:
         self.settings = settings  # AnswerSettings
         self.reader = reader or SpanReader(settings.reader)
         self.abstain = abstain or AbstainModel.load()
         self.chooser = chooser or SentenceChooser.load()
         self.english = english  # English questions keep the hand rules (no English training data)
+        self.is_name = is_name  # Tokenizer.is_name: which missing question terms are names
 
     def run(self, query: Query, hits: list[Hit], question_vector=None) -> Answer:
         if query.english and self.english is not None:
@@ -325,7 +335,7 @@ class ReaderExtractor:
         considered = hits[: self.settings.passages_considered]
         units = passage_units(considered, self.settings.sentence_max_chars)
         spans, candidates = self.reader.read_units(query.text, [h.chunk.text for h in considered], units)
-        confidence = self.abstain.probability(abstain_features(query, considered, spans))
+        confidence = self.abstain.probability(abstain_features(query, considered, spans, self.is_name))
         if not spans or confidence < self.abstain.threshold:
             return Answer(query.text, None, True, passages, confidence=confidence)
         best = spans[0]

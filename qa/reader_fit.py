@@ -65,6 +65,7 @@ def read_dev(qset: QuestionSet) -> list[DevRead]:
     # The reader is run here unthresholded, on what retrieval gives.
     reader = SpanReader(assistant.settings.answer.reader, encoder=assistant.encoder)
     depth, name, within_doc = assistant.settings.answer.passages_considered, qset.name, qset.within_doc
+    is_name = assistant.analyzer.tokenizer.is_name
     out = []
     for q in tqdm(questions, desc=f"reader dev {name}", unit="q"):
         query = assistant.analyzer.run(assistant.prepare(q.question)[0])
@@ -83,7 +84,7 @@ def read_dev(qset: QuestionSet) -> list[DevRead]:
             if spans and answers:
                 best = spans[0]
                 score = f1(hits[best.passage].chunk.text[best.start : best.end], answers)
-            out.append(DevRead(name, bool(answers), abstain_features(query, hits, spans), score,
+            out.append(DevRead(name, bool(answers), abstain_features(query, hits, spans, is_name), score,
                                unit_features(query, hits, units, candidates),
                                [bool(answers) and contains_any(c, answers) for c in cited],
                                [f1(x, answers) if answers else 0.0 for x in said]))

@@ -27,6 +27,8 @@ STOPWORDS = frozenset(
 )
 _TOKEN_OK = re.compile(r"[\w\u4e00-\u9fff]")
 _HAN = re.compile(r"[\u4e00-\u9fff]+")
+#: jieba's part-of-speech flags of proper names: place, person, organisation, other.
+NAME_FLAGS = ("ns", "nr", "nt", "nz")
 
 
 #: Corpora larger than this use jieba's full dictionary instead of a corpus lexicon.
@@ -146,6 +148,13 @@ class Tokenizer:
                 flag = "m" if word.isdigit() else self._guess_flag(word) if _TOKEN_OK.search(word) else "x"
             out.append((word, flag))
         return out
+
+    def is_name(self, word: str) -> bool:
+        """Whether ``word`` (either script) is one proper name to jieba: a place, person,
+        organisation or other proper noun (ns, nr, nt, nz). Loads jieba.posseg on first use
+        (about 0.2 s), so callers ask only about words that matter."""
+        tagged = self.tag_fast(to_simplified(word))
+        return len(tagged) == 1 and tagged[0][1].startswith(NAME_FLAGS)
 
     @lru_cache(maxsize=50_000)  # noqa: B019 - one tokenizer per index, the cache lives as long
     def _guess_flag(self, word: str) -> str:

@@ -183,3 +183,32 @@ def test_unit_features_weigh_what_is_asked_over_the_topic(question_analyzer):
         assert max(column[name]) == column[name][1] > column[name][0], name
     assert column["local_below_best"][1] == 0.0 > column["local_below_best"][0]
     assert column["slot_left"][1] == 1.0  # "转化" frames the question word; it stands in that unit
+
+
+def test_a_name_no_passage_read_mentions_weighs_apart_from_a_missing_common_word(question_analyzer):
+    from qa.reader import ReadSpan, abstain_features
+    from qa.schema import Chunk, Hit
+    from qa.tokenizer import Tokenizer
+
+    text = "秀洲区3789名干部每周在网上公开晒工作，接受群众监督。"
+    hits = [Hit(Chunk(0, "xz.txt", "秀洲", 1, 0, len(text), text), 1.0)]
+    spans = [ReadSpan(0, 3, 8, 6.0)]
+    is_name = Tokenizer().is_name
+    column = ABSTAIN_FEATURES.index("missing_name_idf")
+    absent = abstain_features(question_analyzer.run("湖州南浔区多少名干部每周公开晒工作？"), hits, spans, is_name)
+    present = abstain_features(question_analyzer.run("秀洲区多少名干部每周公开晒工作？"), hits, spans, is_name)
+    paraphrase = abstain_features(question_analyzer.run("秀洲区多少名干部每周公开晾晒工作？"), hits, spans, is_name)
+    assert absent[column] > 0.5 and present[column] == 0.0
+    assert paraphrase[column] == 0.0 < paraphrase[ABSTAIN_FEATURES.index("missing_share")]  # 晾晒: not a name
+    assert abstain_features(question_analyzer.run("湖州南浔区多少名干部每周公开晒工作？"), hits, spans)[column] == 0.0
+
+
+def test_the_shipped_reader_abstains_on_a_place_the_passages_never_mention(assistant, reader):
+    extractor = ReaderExtractor(assistant.settings.answer, reader, is_name=assistant.analyzer.tokenizer.is_name)
+    # The seed pages tell of 温州's 581 支部 and of another district's 3789 干部.
+    for question in ("宁波江北区后进支部转化了多少个？", "杭州西湖区多少名干部每周公开晒工作？"):
+        hits = assistant.retriever.run(assistant.analyzer.run(question))
+        assert extractor.run(assistant.analyzer.run(question), hits).abstained, question
+    question = "温州后进支部转化了多少个？"
+    hits = assistant.retriever.run(assistant.analyzer.run(question))
+    assert not extractor.run(assistant.analyzer.run(question), hits).abstained
