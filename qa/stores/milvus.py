@@ -60,6 +60,7 @@ from ..store import (
     store_kind,
     write_documents,
 )
+from . import milvus_lock
 from .base import Scored, SearchIndex
 
 TOKEN_ENV = "QA_MILVUS_TOKEN"
@@ -107,21 +108,30 @@ def connect(uri: str, token: str | None = None, timeout: float = 20.0):
                              "a server's is http://host:19530")
         path.parent.mkdir(parents=True, exist_ok=True)
         uri = str(path.resolve())
+    claimed = is_local(uri) and not milvus_lock.held(Path(uri))
+    if claimed and not milvus_lock.claim(Path(uri)):
+        raise _busy(uri)
     token = os.environ.get(TOKEN_ENV, "") if token is None else token
     try:
         # Its own connection: pymilvus shares one per URI otherwise, and closing any client
         # would close it under every other index open on that URI (the web app's old and new).
         return MilvusClient(uri=uri, token=token, timeout=timeout, alias=f"qa-{uuid.uuid4().hex}")
     except Exception as exc:
+        if claimed:
+            milvus_lock.release(Path(uri))
         raise explain(exc, uri) from exc
+
+
+def _busy(uri: str) -> IndexBusy:
+    return IndexBusy(f"the embedded Milvus file {uri} is open in another process (a running `qa serve`?): "
+                     "stop that process, or run a Milvus server to share one index (docs/milvus.md)")
 
 
 def explain(exc: Exception, uri: str) -> StoreError:
     """One line that says what went wrong with Milvus and what to do."""
     text = str(exc).lower()
     if "open local milvus failed" in text:
-        return IndexBusy(f"the embedded Milvus file {uri} is open in another process (a running `qa serve`?): "
-                         "stop that process, or run a Milvus server to share one index (docs/milvus.md)")
+        return _busy(uri)
     if any(w in text for w in ("auth", "credential", "password", "token", "permission denied")) or \
             getattr(exc, "code", None) == 1800:
         return MilvusRefused(f"Milvus at {uri} refused the credentials: set {TOKEN_ENV} to user:password "
@@ -235,6 +245,7 @@ def stop_embedded(uri: str) -> None:
         from milvus_lite.server_manager import server_manager_instance
 
         server_manager_instance.release_server(uri)
+        milvus_lock.release(Path(uri).expanduser().resolve())
 
 
 def _chunk(row: dict) -> Chunk:
