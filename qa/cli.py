@@ -283,6 +283,9 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--split", metavar="NAME", help="only the questions of this split (train or test, qa/squad.py)")
     sp.add_argument("--within-doc", action="store_true",
                     help="retrieve within each question's own document (reading comprehension, as CJRC is scored)")
+    sp.add_argument("--withheld", action="store_true",
+                    help="also ask each answerable question with its own document left out of the collection, "
+                         "and report how often the assistant rightly abstains")
     sp.add_argument("--answers", choices=["rules", "learned", "reader"], help="answer selection (default rules)")
     sp.set_defaults(func=cmd_eval)
 

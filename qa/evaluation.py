@@ -32,6 +32,9 @@ class Question:
     doc: str | None
     evidence: str | None = None
     split: str | None = None  # train | test, where the question set has one (qa/squad.py)
+    # Asked again with its own document left out of the collection (qa eval --withheld): the
+    # collection does not answer it, so the right outcome is to abstain.
+    withheld: bool = False
 
     @property
     def answerable(self) -> bool:
@@ -92,6 +95,8 @@ class Metrics:
     wrong_abstention: float = 0.0  # answerable questions abstained
     latency_p50_ms: float = 0.0
     latency_p95_ms: float = 0.0
+    withheld: int = 0  # answerable questions asked again with their document left out
+    withheld_refusal: float | None = None  # of those, the share abstained
 
 
 def squash(text: str) -> str:
@@ -164,6 +169,8 @@ def ndcg(gains: list[int], relevant: int, k: int = 10) -> float:
 
 
 def summarise(outcomes: list[Outcome], mode: str) -> Metrics:
+    withheld = [o for o in outcomes if o.question.withheld]
+    outcomes = [o for o in outcomes if not o.question.withheld]
     answerable = [o for o in outcomes if o.question.answerable]
     unanswerable = [o for o in outcomes if not o.question.answerable]
     m = Metrics(mode, len(answerable), len(unanswerable))
@@ -178,6 +185,8 @@ def summarise(outcomes: list[Outcome], mode: str) -> Metrics:
     m.f1 = sum(f for _, f in scores) / max(len(scores), 1)
     m.wrong_abstention = sum(o.answer.abstained for o in answerable) / n
     m.abstention = sum(o.answer.abstained for o in unanswerable) / max(len(unanswerable), 1)
+    m.withheld = len(withheld)
+    m.withheld_refusal = sum(o.answer.abstained for o in withheld) / len(withheld) if withheld else None
     times = sorted(o.seconds * 1000 for o in outcomes)
     if times:
         m.latency_p50_ms = times[len(times) // 2]
@@ -186,8 +195,10 @@ def summarise(outcomes: list[Outcome], mode: str) -> Metrics:
 
 
 def evaluate(assistant, questions: list[Question], mode: str, top_k: int = 10,
-             progress: bool = True, within_doc: bool = False) -> list[Outcome]:
-    """Run every question through the same path as `qa ask`, encoding questions in one batch."""
+             progress: bool = True, within_doc: bool = False, withheld: bool = False) -> list[Outcome]:
+    """Run every question through the same path as `qa ask`, encoding questions in one batch;
+    ``withheld``: each answerable question is asked again with its document left out of the
+    collection (how users ask about what is not there; the right outcome is to abstain)."""
     from tqdm import tqdm
 
     chunks = list(assistant.index.iter_passages())  # read from the store once, not once per question
@@ -207,16 +218,22 @@ def evaluate(assistant, questions: list[Question], mode: str, top_k: int = 10,
         rank = next((i + 1 for i, g in enumerate(gains) if g), None)
         relevant = sum(is_hit(question, c, t) for c, t in zip(chunks, texts)) if question.answerable else 0
         outcomes.append(Outcome(question, answer, mode, rank, relevant, gains, seconds))
+        if withheld and question.answerable and question.doc:
+            t = time.perf_counter()
+            answer = assistant.answer_query(query, vector, top_k, mode, [], exclude=question.doc)
+            asked = Question(f"{question.id}~withheld", question.question, [], None, split=question.split,
+                             withheld=True)
+            outcomes.append(Outcome(asked, answer, mode, None, 0, [], time.perf_counter() - t + shared))
     return outcomes
 
 
 # ---------------------------------------------------------------- output
 def table(metrics: list[Metrics]) -> str:
     head = ["mode", "R@1", "R@3", "R@5", "MRR@10", "nDCG@10", "answer acc", "sentence acc", "EM", "F1",
-            "abstain (unans.)", "wrong abstain", "p50 ms", "p95 ms"]
+            "abstain (unans.)", "wrong abstain", "refused, doc withheld", "p50 ms", "p95 ms"]
     rows = [[m.mode, *(f"{m.recall[k]:.3f}" for k in (1, 3, 5)), f"{m.mrr10:.3f}", f"{m.ndcg10:.3f}",
              f"{m.answer_accuracy:.3f}", f"{m.sentence_accuracy:.3f}", f"{m.em:.3f}", f"{m.f1:.3f}", f"{m.abstention:.3f}", f"{m.wrong_abstention:.3f}",
-             f"{m.latency_p50_ms:.1f}", f"{m.latency_p95_ms:.1f}"] for m in metrics]
+             "—" if m.withheld_refusal is None else f"{m.withheld_refusal:.3f}", f"{m.latency_p50_ms:.1f}", f"{m.latency_p95_ms:.1f}"] for m in metrics]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
 
@@ -249,7 +266,12 @@ def run_cli(args: argparse.Namespace, settings: Settings) -> int:
     if args.within_doc and any(q.doc is None for q in questions):
         print("qa: error: --within-doc needs a 'doc' on every question", file=sys.stderr)
         return 1
-    runs = {mode: evaluate(assistant, questions, mode, top_k, within_doc=args.within_doc) for mode in modes}
+    if args.within_doc and args.withheld:
+        print("qa: error: --withheld leaves each question's document out; --within-doc searches only it",
+              file=sys.stderr)
+        return 1
+    runs = {mode: evaluate(assistant, questions, mode, top_k, within_doc=args.within_doc, withheld=args.withheld)
+            for mode in modes}
     metrics = [summarise(outcomes, mode) for mode, outcomes in runs.items()]
     print(f"{len(questions)} questions ({metrics[0].answerable} answerable, {metrics[0].unanswerable} "
           f"unanswerable) on {settings.index_dir}")

@@ -102,12 +102,13 @@ class Assistant:
         return answers
 
     def answer_query(self, query: Query, vector, top_k: int | None, mode: str, notes: list[str],
-                     doc: str | None = None) -> Answer:
+                     doc: str | None = None, exclude: str | None = None) -> Answer:
         """Retrieve and answer one analysed question (its vector may come from a batch); ``doc``
-        keeps retrieval within one document."""
+        keeps retrieval within one document, ``exclude`` leaves one out."""
         k = top_k or self.settings.retrieval.top_k
         # Look at least as deep as the extractor does, then report the top k.
-        hits = self.retriever.run(query, vector=vector, mode=mode, top_k=max(k, self.settings.answer.passages_considered), doc=doc)
+        depth = max(k, self.settings.answer.passages_considered)
+        hits = self.retriever.run(query, vector=vector, mode=mode, top_k=depth, doc=doc, exclude=exclude)
         if self.yes_no is not None and query.answer_type == "yesno" and not query.english:
             answer = self.yes_no.run(query, hits)
         else:

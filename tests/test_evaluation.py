@@ -71,3 +71,20 @@ def test_within_doc_evaluation_retrieves_only_from_each_questions_document(assis
     for outcome in outcomes:
         assert {p.hit.chunk.doc_id for p in outcome.answer.passages} == {outcome.question.doc}
     assert summarise(outcomes, "hybrid").recall[5] == 1.0  # the evidence is in its own document
+
+
+def test_withheld_asks_leave_the_document_out_and_are_scored_apart(assistant):
+    questions, _ = read_questions(SEED_QUESTIONS, [d.doc_id for d in assistant.index.documents])
+    answerable = [q for q in questions if q.answerable and q.doc][:8]
+    outcomes = evaluate(assistant, answerable, "hybrid", progress=False, withheld=True)
+    asked_again = [o for o in outcomes if o.question.withheld]
+    assert len(asked_again) == len(answerable) and all(not o.question.answers for o in asked_again)
+    for original, again in zip(answerable, asked_again):
+        assert original.doc not in {p.hit.chunk.doc_id for p in again.answer.passages}
+    plain = summarise([o for o in outcomes if not o.question.withheld], "hybrid")
+    both = summarise(outcomes, "hybrid")
+    # The answerable figures are untouched; the refusals are their own figure.
+    assert (both.answerable, both.unanswerable, both.f1, both.wrong_abstention) == \
+        (plain.answerable, plain.unanswerable, plain.f1, plain.wrong_abstention)
+    assert plain.withheld_refusal is None and both.withheld == 8
+    assert both.withheld_refusal == sum(o.answer.abstained for o in asked_again) / 8
