@@ -8,8 +8,9 @@ a logistic regression over that margin and how much of the question the passages
 with a threshold, both fitted on held-out training questions (``qa/models/reader.json``). The cited sentence is the sentence unit holding the span.
 
 Weights: the encoder's 12 layers, fine-tuned (``python -m qa.reader_train``, on the train
-split of CMRC 2018, DRCD, CJRC and the seed questions) and shipped as float16 tensors in
-``qa/models/reader/``; the word table is the packaged one, frozen. Run on ONNX Runtime with
+split of CMRC 2018, DRCD, CJRC and the seed questions) and shipped in ``qa/models/reader/`` as
+int8 differences from the packaged weights (:mod:`qa.reader_weights`); the word table is the
+packaged one, frozen. Run on ONNX Runtime with
 the encoder's graph and a two-logit head (:func:`qa.encoders.e5_graph.build_graph`), cached
 like the encoder's.
 """
@@ -29,43 +30,12 @@ from .config import ReaderSettings
 from .encoders.base import EncoderError
 from .encoders.e5_onnx import run_padded
 from .query import Query
+from .reader_weights import MODEL_DIR, ReaderWeights
 from .schema import Answer, Hit, Passage
 
-MODEL_DIR = Path(__file__).parent / "models" / "reader"
 ABSTAIN_FILE = Path(__file__).parent / "models" / "reader.json"
 #: Bump when the reader's graph or weights change, so cached ONNX files are rebuilt.
-READER_VERSION = 1
-
-
-class ReaderWeights:
-    """The fine-tuned tensors over the packaged weights (word table and config from the latter)."""
-
-    def __init__(self, folder: Path = MODEL_DIR, base=None) -> None:
-        from .encoders.e5_weights import E5Weights
-
-        self.base = base or E5Weights.packaged()
-        self.config = self.base.config
-        files = sorted(Path(folder).glob("reader-*.npz"))
-        if not files:
-            raise EncoderError(f"no reader weights in {folder} (train them: python -m qa.reader_train)")
-        # Read on demand: with the ONNX graph cached, answering needs only the position table.
-        self._where: dict[str, Path] = {}
-        for path in files:
-            with np.load(path) as data:
-                self._where.update(dict.fromkeys(data.files, path))
-        self.files = files
-
-    def tensor(self, name: str) -> np.ndarray:
-        if name not in self._where:
-            return self.base.tensor(name)
-        with np.load(self._where[name]) as data:
-            return data[name].astype(np.float32)
-
-    def source(self) -> dict:
-        """What the cached graph is built from (qa.encoders.e5_onnx.cached_onnx)."""
-        from .encoders.e5_onnx import file_record
-
-        return {"version": READER_VERSION, "files": [file_record(p) for p in (*self.files, self.base.path)]}
+READER_VERSION = 2
 
 
 @dataclass(frozen=True)

@@ -189,6 +189,7 @@ def write_bundle(examples: list[Example], out: Path, max_length: int = 384, max_
         .astype(np.int32),
         "set": np.array([examples[i].set for i in kept]),
         "word_q4": weights.word_blocks(vocab),  # the rows used, still 4-bit (the trainer dequantises)
+        "base_sha256": np.array(weights.sha256),  # the trained weights are stored as differences from these
     }
     for name in tensor_names(weights):
         raw = weights.raw(name)

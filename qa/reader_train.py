@@ -5,8 +5,8 @@
 Reads the bundle :mod:`qa.reader_data` writes (tokenised examples and the packaged weights),
 adds a start/end head to the encoder, trains every weight but the frozen 250k-row word table
 on the non-dev examples, reports span F1 and no-answer accuracy on the dev examples, and
-writes the trained tensors as float16 shards (``reader-*.npz``, each under 16 MB) that
-:mod:`qa.reader` loads. Needs numpy and torch only (of this package, the Q4 reader in
+writes the trained tensors as int8 differences from the packaged weights (``reader-*.npz``
+shards, :mod:`qa.reader_weights`) that :mod:`qa.reader` loads. Needs numpy and torch only (of this package, the Q4 reader in
 :mod:`qa.encoders.e5_weights`), so it runs on a GPU machine without the project installed.
 """
 
@@ -22,7 +22,6 @@ from pathlib import Path
 import numpy as np
 
 HIDDEN, LAYERS, HEADS, EPS = 384, 12, 12, 1e-12
-SHARDS = 4
 
 
 def load_bundle(path: Path) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
@@ -205,8 +204,12 @@ def dev_report(model, examples: dict[str, np.ndarray], device: str) -> dict:
             "answer_found": float((margin[has] > 0).mean()), "no_answer_said": float((margin[~has] <= 0).mean())}
 
 
-def save(model, out: Path) -> list[Path]:
-    """The trained tensors (all but the word table) as float16 shards, named as in the packaged file."""
+def save(model, out: Path, tensors: dict[str, np.ndarray], base_sha256: str) -> list[Path]:
+    """The trained tensors (all but the word table), named as in the packaged file, as int8
+    differences from the packaged ``tensors`` they started from (:mod:`qa.reader_weights`)."""
+    from .reader_weights import pack
+    from .reader_weights import save as save_shards
+
     state = {"emb.pos": model.pos, "emb.type": model.token_type, "emb.ln.w": model.ln_w, "emb.ln.b": model.ln_b,
              "head.w": model.head_w, "head.b": model.head_b}
     for i, layer in enumerate(model.layers):
@@ -214,18 +217,8 @@ def save(model, out: Path) -> list[Path]:
             state[f"l{i}.{n}.w"], state[f"l{i}.{n}.b"] = layer.w[n], layer.b[n]
         for n in ("aln", "oln"):
             state[f"l{i}.{n}.w"], state[f"l{i}.{n}.b"] = layer.norm[n + "w"], layer.norm[n + "b"]
-    arrays = {k: v.detach().float().cpu().numpy().astype(np.float16) for k, v in state.items()}
-    out.mkdir(parents=True, exist_ok=True)
-    def shard_of(name: str) -> int:  # whole layers per shard, so each stays under 16 MB
-        return int(name[1:].split(".")[0]) * SHARDS // LAYERS if name.startswith("l") else 0
-
-    paths = []
-    for shard in range(SHARDS):
-        part = [n for n in arrays if shard_of(n) == shard]
-        path = out / f"reader-{shard}.npz"
-        np.savez(path, **{n: arrays[n] for n in part})
-        paths.append(path)
-    return paths
+    arrays = {k: v.detach().float().cpu().numpy() for k, v in state.items()}
+    return save_shards(pack(arrays, tensors.__getitem__), out, base_sha256)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -242,6 +235,10 @@ def main(argv: list[str] | None = None) -> int:
 
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     examples, tensors = load_bundle(args.bundle)
+    with np.load(args.bundle) as bundle:
+        if "base_sha256" not in bundle.files:
+            parser.error(f"{args.bundle} predates the packed reader weights: rebuild it (make reader-data)")
+        base_sha256 = str(bundle["base_sha256"])
     if args.limit:
         examples = {k: v[: args.limit] for k, v in examples.items()}
     results, best = [], None
@@ -254,7 +251,7 @@ def main(argv: list[str] | None = None) -> int:
         results.append(report)
         if best is None or report.get("question_f1", 0) > best.get("question_f1", 0):
             best = report
-            save(model, args.out)  # at once: a run cut short still leaves its best model
+            save(model, args.out, tensors, base_sha256)  # at once: a run cut short still leaves its best model
         (args.out / "training.json").write_text(json.dumps({"chosen": best, "tried": results}, indent=1))
     print("chosen", json.dumps(best))
     return 0

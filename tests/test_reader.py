@@ -121,6 +121,24 @@ def test_the_trainers_model_computes_what_the_shipped_graph_computes(reader):
     assert np.allclose(start[0].numpy(), onnx[:, 0], atol=2e-3) and np.allclose(end[0].numpy(), onnx[:, 1], atol=2e-3)
 
 
+def test_the_trainer_saves_what_the_reader_loads(reader, tmp_path):
+    pytest.importorskip("torch")
+    from qa.reader_data import tensor_names
+    from qa.reader_train import make_model, save
+    from qa.reader_weights import ReaderWeights
+
+    base = reader.weights.base
+    names = [*tensor_names(base), "head.w", "head.b"]
+    tensors = {n: reader.weights.tensor(n) for n in names}
+    tensors["word"] = base.word_rows(np.arange(4))
+    packaged = {n: base.tensor(n) for n in tensor_names(base)}
+    save(make_model(tensors), tmp_path, packaged, base.sha256)
+    loaded = ReaderWeights(tmp_path, base)
+    assert sorted(loaded.names()) == sorted(names)
+    for name in ("l5.fi.w", "emb.pos", "head.w", "l11.oln.b"):
+        assert np.allclose(loaded.tensor(name), tensors[name], atol=1e-3)
+
+
 @pytest.mark.slow
 def test_reader_answers_the_seed_questions_above_a_floor(seed_settings, encoder):
     from qa.evaluation import evaluate, read_questions, summarise
