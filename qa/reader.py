@@ -10,9 +10,8 @@ with a threshold, both fitted on held-out training questions (``qa/models/reader
 Weights: the encoder's 12 layers, fine-tuned (``python -m qa.reader_train``, on the train
 split of CMRC 2018, DRCD, CJRC and the seed questions) and shipped in ``qa/models/reader/`` as
 int8 differences from the packaged weights (:mod:`qa.reader_weights`); the word table is the
-packaged one, frozen. Run on ONNX Runtime with
-the encoder's graph and a two-logit head (:func:`qa.encoders.e5_graph.build_graph`), cached
-like the encoder's.
+packaged one, frozen. Run on ONNX Runtime with the encoder's graph and a two-logit head
+(:func:`qa.encoders.e5_graph.build_graph`), cached like the encoder's.
 """
 
 from __future__ import annotations

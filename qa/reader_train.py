@@ -6,8 +6,9 @@ Reads the bundle :mod:`qa.reader_data` writes (tokenised examples and the packag
 adds a start/end head to the encoder, trains every weight but the frozen 250k-row word table
 on the non-dev examples, reports span F1 and no-answer accuracy on the dev examples, and
 writes the trained tensors as int8 differences from the packaged weights (``reader-*.npz``
-shards, :mod:`qa.reader_weights`) that :mod:`qa.reader` loads. Needs numpy and torch only (of this package, the Q4 reader in
-:mod:`qa.encoders.e5_weights`), so it runs on a GPU machine without the project installed.
+shards, :mod:`qa.reader_weights`) that :mod:`qa.reader` loads. Needs numpy and torch only (of
+this package, the Q4 reader in :mod:`qa.encoders.e5_weights`), so it runs on a GPU machine
+without the project installed.
 """
 
 from __future__ import annotations
