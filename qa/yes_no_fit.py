@@ -6,8 +6,9 @@ Every train-split question the analyser calls yes/no (as ``qa ask`` routes them)
 retrieval; its evidence features are labelled by the gold answers: answered (YES, NO or a span)
 or not (no gold answer), and, where the gold is YES or NO, which. Both models are logistic
 regressions (:func:`qa.answer_fit.fit_linear`); the abstain threshold is chosen as the
-reader's is (:func:`qa.reader_fit.choose_threshold`: best F1, refusing at most 5% of the
-answerable questions), the verdict scoring 1 when right. No feature comes from the reader, so
+reader's is (:func:`qa.reader_fit.choose_threshold`: best F1, refusing at most
+:data:`qa.reader_fit.MAX_WRONG_ABSTAIN`, 10%, of the answerable questions), the verdict
+scoring 1 when right. No feature comes from the reader, so
 its training questions may be used here.
 """
 
