@@ -98,6 +98,12 @@ def _suffix_ends(context: str, sent: str) -> list[tuple[int, int]]:
     return out
 
 
+def left_frame_ends(view: QuestionView, sent: str) -> list[int]:
+    """Where the question's words just before its question word end in ``sent`` (the longest of
+    their last 4 to 2 characters found): the answer's slot starts there ("政协主席|干文宏")."""
+    return [end for end, _ in _suffix_ends(view.left, sent)] if view.left else []
+
+
 def _prefix_starts(context: str, sent: str) -> list[tuple[int, int]]:
     out = []
     for size in range(min(4, len(context)), 0, -1):

@@ -29,6 +29,7 @@ from .config import ReaderSettings
 from .encoders.base import EncoderError
 from .encoders.e5_onnx import run_padded
 from .query import Query
+from .reader_slot import framed_span
 from .reader_weights import MODEL_DIR, ReaderWeights
 from .schema import Answer, Hit, Passage
 
@@ -44,6 +45,8 @@ class ReadSpan:
     end: int
     margin: float  # span score − the passage's no-answer score
     unit: int = -1  # the sentence unit it starts in (read_units), -1 = best of the whole passage
+    # Of a unit's best span: every start in the unit with its best end, as (start, end, margin).
+    alternatives: tuple[tuple[int, int, float], ...] = ()
 
 
 class SpanReader:
@@ -102,7 +105,9 @@ class SpanReader:
                 if not mask.any():
                     continue
                 i = int(np.flatnonzero(mask)[np.argmax(margins[mask])])
-                span = ReadSpan(index, offsets[i][0], offsets[int(ends[i])][1], float(margins[i]), unit)
+                others = () if unit < 0 else tuple((offsets[j][0], offsets[int(ends[j])][1], float(margins[j]))
+                                                   for j in np.flatnonzero(mask))
+                span = ReadSpan(index, offsets[i][0], offsets[int(ends[i])][1], float(margins[i]), unit, others)
                 if (index, unit) not in best or span.margin > best[index, unit].margin:
                     best[index, unit] = span
         ranked = sorted(best.values(), key=lambda r: -r.margin)
@@ -311,6 +316,7 @@ class ReaderExtractor:
         if self.chooser is not None and candidates:
             best = candidates[self.chooser.choose(unit_features(query, considered, units, candidates))]
         cited, text = passages[best.passage], considered[best.passage].chunk.text
+        best = framed_span(query, text, units[best.passage], best, self.settings.reader.slot_margin)
         sentence = cited_span(units, best)
         cited.sentence_span, cited.answer_span = sentence, (best.start, best.end)
         return Answer(query.text, text[best.start : best.end].strip(), False, passages,

@@ -159,9 +159,11 @@ def test_read_units_gives_each_sentences_best_span_from_the_same_reading(reader)
     assert spans == reader.read("后进支部转化了多少个", [passage])
     assert sorted(c.unit for c in per_unit) == [0, 1, 2]
     assert max(c.margin for c in per_unit) == pytest.approx(spans[0].margin)
-    for c in per_unit:  # each span starts in its own unit
+    for c in per_unit:  # each span starts in its own unit, and so do its alternatives, itself among them
         a, b = units[0][c.unit]
         assert a <= c.start < b
+        assert all(a <= start < end for start, end, _ in c.alternatives)
+        assert (c.start, c.end, c.margin) in c.alternatives and max(m for *_, m in c.alternatives) == c.margin
     assert "581" in passage[per_unit[0].start : per_unit[0].end]  # best first
 
 
