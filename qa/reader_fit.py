@@ -42,6 +42,7 @@ from .reader import (
     unit_features,
 )
 from .reader_data import NO_SPAN_ANSWERS, is_dev, open_set
+from .reader_slot import framed_span
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,7 @@ def read_dev(qset: QuestionSet) -> list[DevRead]:
     reader = SpanReader(assistant.settings.answer.reader, encoder=assistant.encoder)
     depth, name, within_doc = assistant.settings.answer.passages_considered, qset.name, qset.within_doc
     is_name = assistant.analyzer.tokenizer.is_name
+    slot = assistant.settings.answer.reader.slot_margin
     out = []
     for q in tqdm(questions, desc=f"reader dev {name}", unit="q"):
         query = assistant.analyzer.run(assistant.prepare(q.question)[0])
@@ -78,7 +80,9 @@ def read_dev(qset: QuestionSet) -> list[DevRead]:
             hits = assistant.retriever.run(query, top_k=depth, **where)[:depth]
             units = passage_units(hits, assistant.settings.answer.sentence_max_chars)
             spans, candidates = reader.read_units(query.text, [h.chunk.text for h in hits], units)
-            said = [hits[c.passage].chunk.text[c.start : c.end] for c in candidates]
+            # Each unit's answer as the pipeline gives it: the span the question's words frame, if near.
+            framed = [framed_span(query, hits[c.passage].chunk.text, units[c.passage], c, slot) for c in candidates]
+            said = [hits[c.passage].chunk.text[c.start : c.end] for c in framed]
             cited = [hits[c.passage].chunk.text[slice(*cited_span(units, c))] for c in candidates]
             score = 0.0
             if spans and answers:

@@ -1,7 +1,7 @@
 """The span the question's own words frame, among the reader's near-best spans of the cited unit.
 
 The words just before a question word usually stand just before the answer in the text:
-"肥东县政协主席是谁？" over "县政协主席干文宏", "后进支部转化了多少个" over "后进支部已完成转化581个".
+"后进支部转化了多少个" over "后进支部已完成转化581个", "俗名是什么" over "俗名龙尖".
 The reader sometimes prefers a span that takes those words in (the echo "后进支部已完成转化581个")
 or one elsewhere in the sentence. Where a span starting within ``SLOT_GAP`` characters after
 them scores no more than ``ReaderSettings.slot_margin`` under the unit's best span, it is the
