@@ -11,12 +11,17 @@ answer. Measured on the dev questions (see the setting): mean per-set F1 0.7054 
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from .answer_features import SLOT_GAP, left_frame_ends, question_view
 from .query import Query
 
+if TYPE_CHECKING:
+    from .reader import ReadSpan
 
-def framed_span(query: Query, text: str, units: list[tuple[int, int]], span, max_below: float):
+
+def framed_span(query: Query, text: str, units: list[tuple[int, int]], span: ReadSpan, max_below: float
+                ) -> ReadSpan:
     """``span`` (a unit's best :class:`qa.reader.ReadSpan`), or the best-scoring of its unit's
     alternatives that the question's words frame, when that one scores at most ``max_below`` less."""
     if max_below <= 0 or span.unit < 0 or not span.alternatives:
