@@ -6,8 +6,8 @@ The answer is the best span (at most ``ReaderSettings.max_answer_tokens``) over 
 ranked by how far its score clears its passage's no-answer score; within the sentence cited, a
 near-best span the question's own words frame is preferred (:mod:`qa.reader_slot`). Whether to
 answer at all is a logistic regression over that margin and how much of the question the
-passages contain,
-with a threshold, both fitted on held-out training questions (``qa/models/reader.json``). The cited sentence is the sentence unit holding the span.
+passages contain, with a threshold, both fitted on held-out training questions
+(``qa/models/reader.json``). The cited sentence is the sentence unit holding the span.
 
 Weights: the encoder's 12 layers, fine-tuned (``python -m qa.reader_train``, on the train
 split of CMRC 2018, DRCD, CJRC and the seed questions) and shipped in ``qa/models/reader/`` as
