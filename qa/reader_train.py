@@ -232,14 +232,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=0, help="train on this many examples only (a smoke test)")
     parser.add_argument("--device", default="")
     args = parser.parse_args(argv)
+    with np.load(args.bundle) as bundle:  # before hours of training, not after
+        if "base_sha256" not in bundle.files:
+            parser.error(f"{args.bundle} predates the packed reader weights: rebuild it (make reader-data)")
+        base_sha256 = str(bundle["base_sha256"])
     import torch
 
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     examples, tensors = load_bundle(args.bundle)
-    with np.load(args.bundle) as bundle:
-        if "base_sha256" not in bundle.files:
-            parser.error(f"{args.bundle} predates the packed reader weights: rebuild it (make reader-data)")
-        base_sha256 = str(bundle["base_sha256"])
     if args.limit:
         examples = {k: v[: args.limit] for k, v in examples.items()}
     results, best = [], None

@@ -87,3 +87,28 @@ def test_the_shipped_shards_are_packed_and_small():
     assert files and all(f.stat().st_size < MAX_SHARD_BYTES for f in files)
     with np.load(files[1]) as data:
         assert data["l0.fi.w"].dtype == np.int8
+
+
+def test_the_trainer_refuses_a_bundle_without_the_base_hash_before_training(tmp_path, capsys):
+    from qa.reader_train import main
+
+    bundle = tmp_path / "old-bundle.npz"
+    np.savez(bundle, ids=np.zeros((1, 4), np.int32))
+    with pytest.raises(SystemExit) as exit_info:
+        main([str(bundle), "--out", str(tmp_path / "out")])
+    assert exit_info.value.code == 2 and "make reader-data" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_bundle_names_the_packaged_weights_the_trainer_packs_against(tmp_path):
+    from qa.encoders.e5_weights import E5Weights
+    from qa.reader_data import Example, answer_span, write_bundle
+    from qa.reader_train import load_bundle
+
+    passage = "目前,后进支部已完成转化581个。"
+    examples = [Example("t", "1", "转化了多少个", passage, answer_span(passage, ["581个"]), False)]
+    write_bundle(examples, tmp_path / "bundle.npz")
+    with np.load(tmp_path / "bundle.npz") as bundle:
+        assert str(bundle["base_sha256"]) == E5Weights.packaged().sha256
+    _, tensors = load_bundle(tmp_path / "bundle.npz")
+    assert np.array_equal(tensors["l0.q.w"], E5Weights.packaged().tensor("l0.q.w"))  # the differences' base
