@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .answer_features import question_view
 from .answer_model import LinearModel
 from .answer_units import passage_units
 from .config import ReaderSettings
@@ -318,7 +319,7 @@ class ReaderExtractor:
         if self.chooser is not None and candidates:
             best = candidates[self.chooser.choose(unit_features(query, considered, units, candidates))]
         cited, text = passages[best.passage], considered[best.passage].chunk.text
-        best = framed_span(query, text, units[best.passage], best, self.settings.reader.slot_margin)
+        best = framed_span(question_view(query), text, units[best.passage], best, self.settings.reader.slot_margin)
         sentence = cited_span(units, best)
         cited.sentence_span, cited.answer_span = sentence, (best.start, best.end)
         return Answer(query.text, text[best.start : best.end].strip(), False, passages,

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .answer_features import question_view
 from .answer_fit import Matrix, QuestionSet, fit_linear
 from .answer_metrics import f1
 from .answer_model import save_json
@@ -73,6 +74,7 @@ def read_dev(qset: QuestionSet) -> list[DevRead]:
         query = assistant.analyzer.run(assistant.prepare(q.question)[0])
         if query.answer_type == "yesno":
             continue  # answered by qa.yes_no, never by the reader
+        view = question_view(query)
         asks = [(q.answers, {"doc": q.doc} if within_doc else {})]
         if q.answers and q.doc and not within_doc:
             asks.append(([], {"exclude": q.doc}))  # the same question, its document withheld
@@ -81,7 +83,7 @@ def read_dev(qset: QuestionSet) -> list[DevRead]:
             units = passage_units(hits, assistant.settings.answer.sentence_max_chars)
             spans, candidates = reader.read_units(query.text, [h.chunk.text for h in hits], units)
             # Each unit's answer as the pipeline gives it: the span the question's words frame, if near.
-            framed = [framed_span(query, hits[c.passage].chunk.text, units[c.passage], c, slot) for c in candidates]
+            framed = [framed_span(view, hits[c.passage].chunk.text, units[c.passage], c, slot) for c in candidates]
             said = [hits[c.passage].chunk.text[c.start : c.end] for c in framed]
             cited = [hits[c.passage].chunk.text[slice(*cited_span(units, c))] for c in candidates]
             score = 0.0

@@ -13,21 +13,21 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from .answer_features import SLOT_GAP, left_frame_ends, question_view
-from .query import Query
+from .answer_features import SLOT_GAP, QuestionView, left_frame_ends
 
 if TYPE_CHECKING:
     from .reader import ReadSpan
 
 
-def framed_span(query: Query, text: str, units: list[tuple[int, int]], span: ReadSpan, max_below: float
+def framed_span(view: QuestionView, text: str, units: list[tuple[int, int]], span: ReadSpan, max_below: float
                 ) -> ReadSpan:
     """``span`` (a unit's best :class:`qa.reader.ReadSpan`), or the best-scoring of its unit's
-    alternatives that the question's words frame, when that one scores at most ``max_below`` less."""
+    alternatives that the question's words frame, when that one scores at most ``max_below`` less.
+    ``view``: :func:`qa.answer_features.question_view` of the question, built once per question."""
     if max_below <= 0 or span.unit < 0 or not span.alternatives:
         return span
     a, b = units[span.unit]
-    ends = [a + end for end in left_frame_ends(question_view(query), text[a:b])]
+    ends = [a + end for end in left_frame_ends(view, text[a:b])]
 
     def framed(start: int) -> bool:
         return any(0 <= start - end <= SLOT_GAP for end in ends)

@@ -32,7 +32,7 @@ SCALE = ".scale"  # key suffix of a difference's per-row scales
 BASE_KEY = "base_sha256"  # the packaged weights the differences are from
 #: Stored as differences: the layers' weight matrices (the bulk; vectors are too small to matter).
 DIFFERENCE = re.compile(r"l\d+\.(q|k|v|ao|fi|fo)\.w")
-#: Files this size or more make a repository slow to clone and diff; a shard holds two layers (3.6 MB).
+#: Files this size or more make a repository slow to clone and diff; a shard holds two layers (3.2 MB).
 MAX_SHARD_BYTES = 5 * 2**20
 LAYERS_PER_SHARD = 2
 
