@@ -1,6 +1,7 @@
 """Load test: 8 concurrent gradio_client callers against the running app on loopback."""
 
 import json
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -21,17 +22,20 @@ def test_concurrent_callers_all_get_correct_answers(web_server):
     pool = [i for i in items if i["id"] in {"wz-01", "wz-04", "wz-06", "wz-10", "wz-11", "wz-13", "xz-01",
                                              "xz-04", "xz-06", "fd-01", "fd-02", "fd-03", "th-02", "jx-04"}]
     work = [pool[i % len(pool)] for i in range(QUESTIONS)]
-    clients = [Client(web_server, verbose=False) for _ in range(CALLERS)]
+    # One client per caller thread, as qa/soak.py does: a Client is not safe to share between
+    # threads, and items i and i + 8 could run at once on one client (a CancelledError in CI).
+    local = threading.local()
 
-    def call(args):
-        index, item = args
+    def call(item):
+        if not hasattr(local, "client"):
+            local.client = Client(web_server, verbose=False)
         started = time.perf_counter()
-        result = clients[index % CALLERS].predict(item["question"], 5, "hybrid", api_name="/ask")
+        result = local.client.predict(item["question"], 5, "hybrid", api_name="/ask")
         return item, result, time.perf_counter() - started
 
     started = time.perf_counter()
     with ThreadPoolExecutor(CALLERS) as executor:
-        results = list(executor.map(call, enumerate(work), timeout=300))
+        results = list(executor.map(call, work, timeout=300))
     wall = time.perf_counter() - started
     latencies = sorted(seconds * 1000 for _, _, seconds in results)
     p50, p95 = latencies[len(latencies) // 2], latencies[int(0.95 * len(latencies)) - 1]
