@@ -256,7 +256,7 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--threads", type=int, metavar="N", help="encoder threads (default 0: every core)")
     sp.add_argument("--keep-all", action="store_true",
                     help="keep every line: no removal of navigation, notices and footers")
-    sp.add_argument("--vector-index", choices=["auto", "flat", "ivf", "hnsw"],
+    sp.add_argument("--vector-index", choices=["auto", "flat", "ivf", "ivf-pq", "hnsw"],
                     help="vector index (default auto: exact up to 50,000 passages, IVF beyond)")
     store_options(sp)
     sp.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -305,7 +305,7 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--threads", type=int, metavar="N", help="encoder threads (default 0: every core)")
     sp.add_argument("--keep-all", action="store_true",
                     help="keep every line: no removal of navigation, notices and footers")
-    sp.add_argument("--vector-index", choices=["auto", "flat", "ivf", "hnsw"], help="vector index for --scale")
+    sp.add_argument("--vector-index", choices=["auto", "flat", "ivf", "ivf-pq", "hnsw"], help="vector index for --scale")
     sp.add_argument("--scale", type=int, action="append", metavar="N", help="also a synthetic corpus of N passages")
     sp.add_argument("--scale-only", action="store_true", help="skip the real corpus")
     sp.add_argument("--pool", choices=["public", "wikipedia", "seeds"], default="public",

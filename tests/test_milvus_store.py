@@ -243,6 +243,8 @@ def test_errors_name_what_to_do():
     assert vector_index_plan(10, True, VectorIndexSettings())["index_type"] == "FLAT"
     assert vector_index_plan(200_000, True, VectorIndexSettings())["index_type"] == "FLAT"  # lite's IVF: see plan
     assert vector_index_plan(200_000, True, VectorIndexSettings(kind="ivf"))["index_type"] == "IVF_FLAT"
+    with pytest.raises(StoreError, match="ivf-pq is the local store's"):
+        vector_index_plan(200_000, False, VectorIndexSettings(kind="ivf-pq"))
     assert vector_index_plan(200_000, False, VectorIndexSettings())["index_type"] == "HNSW"
 
 

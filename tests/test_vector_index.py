@@ -26,7 +26,7 @@ def clustered(n: int, dim: int = 64, seed: int = 0) -> np.ndarray:
     return x / np.linalg.norm(x, axis=1, keepdims=True)
 
 
-@pytest.mark.parametrize("kind", ["ivf", "hnsw"])
+@pytest.mark.parametrize("kind", ["ivf", "ivf-pq", "hnsw"])
 def test_approximate_index_is_calibrated_to_the_recall_target(tmp_path, kind):
     vectors = clustered(6000)
     index = VectorIndex.build(vectors, VectorIndexSettings(kind=kind, target_recall=0.98))
@@ -41,13 +41,31 @@ def test_approximate_index_is_calibrated_to_the_recall_target(tmp_path, kind):
     index.save(tmp_path / "v.faiss")
     again = VectorIndex.load(tmp_path / "v.faiss", index.info)
     assert again.info == index.info and again.search(queries[:3], 10) == index.search(queries[:3], 10)
+    # The breadth the manifest records is the one searched with after loading (FAISS saves its own default).
+    breadth = faiss.extract_index_ivf(again._index).nprobe if kind != "hnsw" else again._index.hnsw.efSearch
+    assert breadth == index.info["nprobe" if kind != "hnsw" else "ef_search"]
     assert np.allclose(again.vectors()[:5], vectors[:5], atol=1e-6)
 
 
 def test_auto_chooses_exact_search_for_small_corpora_and_ivf_beyond():
     small = VectorIndex.build(clustered(500), VectorIndexSettings(exact_max=1000))
     large = VectorIndex.build(clustered(3000), VectorIndexSettings(exact_max=1000))
-    assert small.info["kind"] == "flat" and large.info["kind"] == "ivf" and large.info["nlist"] >= 1
+    assert small.info["kind"] == "flat" and large.info["kind"] == "ivf-pq" and large.info["nlist"] >= 1
+    assert large.info["refine"] == VectorIndexSettings().pq_refine
+
+
+def test_ivf_pq_rescores_its_candidates_exactly_whatever_k():
+    """The codes only shortlist: the scores returned are exact inner products, and as many
+    candidates are re-scored for k = 50 as for k = 10, so the top 10 agree."""
+    vectors = clustered(3000)
+    index = VectorIndex.build(vectors, VectorIndexSettings(kind="ivf-pq", pq_refine=200))
+    queries = clustered(20, seed=3)
+    for hits, query in zip(index.search(queries, 50), queries):
+        rows = [r for r, _ in hits]
+        assert np.allclose([s for _, s in hits], vectors[rows] @ query, atol=1e-5)
+    assert [h[:10] for h in index.search(queries, 50)] == index.search(queries, 10)
+    odd = VectorIndex.build(clustered(3000, dim=63), VectorIndexSettings(kind="ivf-pq"))
+    assert odd.info["kind"] == "ivf"  # 4-bit codes pair dimensions: an odd one gets IVF-Flat
 
 
 def test_unknown_kind_is_refused():
@@ -61,11 +79,11 @@ def test_auto_builds_hnsw_when_ivf_cannot_reach_the_target():
     settings = VectorIndexSettings(exact_max=1000, ivf_nprobe_max=1, target_recall=0.985, recall_floor=0.98)
     index = VectorIndex.build(vectors, settings)
     assert index.info["kind"] == "hnsw" and index.info["recall_at_10"] >= 0.98
-    assert index.info["instead_of"]["kind"] == "ivf" and index.info["instead_of"]["recall_at_10"] < 0.98
+    assert index.info["instead_of"]["kind"] == "ivf-pq" and index.info["instead_of"]["recall_at_10"] < 0.98
 
 
 @pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="needs Linux /proc")
-@pytest.mark.parametrize("kind", ["flat", "ivf"])
+@pytest.mark.parametrize("kind", ["flat", "ivf", "ivf-pq"])
 def test_load_maps_the_file_instead_of_copying_it(tmp_path, kind):
     vectors = clustered(3000)
     index = VectorIndex.build(vectors, VectorIndexSettings(kind=kind))

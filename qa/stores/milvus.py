@@ -299,6 +299,9 @@ def vector_index_plan(n: int, local: bool, settings: VectorIndexSettings) -> dic
         return {"kind": "hnsw", "index_type": "HNSW",
                 "params": {"M": settings.hnsw_m, "efConstruction": settings.hnsw_ef_construction},
                 "search_params": {"ef": 256}}
+    if kind == "ivf-pq":
+        raise StoreError("ivf-pq is the local store's (FAISS fast-scan codes re-scored exactly): on Milvus "
+                         "choose auto, flat, ivf or hnsw")
     raise StoreError(f"unknown vector index '{kind}' (choose auto, flat, ivf or hnsw)")
 
 
