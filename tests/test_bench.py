@@ -13,11 +13,11 @@ SCALE_KEYS = {"n", "vector_index", "vector_recall_at_10", "vector_p50_ms", "hybr
 
 
 @pytest.mark.slow
-def test_scale_bench_uses_ivf_past_the_exact_limit_and_keeps_recall(tmp_path):
+def test_scale_bench_uses_ivf_pq_past_the_exact_limit_and_keeps_recall(tmp_path):
     settings = Settings(vector_index=VectorIndexSettings(exact_max=1000))
     result = bench_scale(3000, settings, tmp_path / "index")
     assert SCALE_KEYS <= result.keys() and result["n"] == 3000
-    assert result["vector_index"] == "ivf" and result["vector_recall_at_10"] >= 0.95
+    assert result["vector_index"] == "ivf-pq" and result["vector_recall_at_10"] >= 0.95
     assert result["open_s"] < 30 and result["hybrid_p50_ms"] > 0
     layout = read_documents(tmp_path / "index" / read_manifest(tmp_path / "index")["generation"])
     assert result["add_one_doc_s"] > 0 and "added-document" in {d.doc_id for d in layout}  # really added, and timed
