@@ -41,7 +41,7 @@ def test_approximate_index_is_calibrated_to_the_recall_target(tmp_path, kind):
     index.save(tmp_path / "v.faiss")
     again = VectorIndex.load(tmp_path / "v.faiss", index.info)
     assert again.info == index.info and again.search(queries[:3], 10) == index.search(queries[:3], 10)
-    # The breadth the manifest records is the one searched with after loading (FAISS saves its own default).
+    # After loading, the search breadth is the one the manifest records.
     breadth = faiss.extract_index_ivf(again._index).nprobe if kind != "hnsw" else again._index.hnsw.efSearch
     assert breadth == index.info["nprobe" if kind != "hnsw" else "ef_search"]
     assert np.allclose(again.vectors()[:5], vectors[:5], atol=1e-6)
