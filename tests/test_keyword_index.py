@@ -39,7 +39,7 @@ def test_load_maps_the_score_matrix(tmp_path):
 
 
 @pytest.mark.parametrize("mmap", [True, False])
-def test_a_loaded_index_scores_and_ranks_exactly_as_bm25s(tmp_path, mmap):
+def test_a_loaded_index_scores_and_ranks_as_bm25s_with_ties_by_row(tmp_path, mmap):
     import random
 
     import bm25s
@@ -60,7 +60,13 @@ def test_a_loaded_index_scores_and_ranks_exactly_as_bm25s(tmp_path, mmap):
         known = [t for t in query if t in ours.doc_freq]
         assert np.array_equal(ours._retriever.get_scores(known), theirs.get_scores(known))
         rows, scores = theirs.retrieve([known], k=25, show_progress=False)
-        assert ours.search(query, 25) == [(int(r), float(s)) for r, s in zip(rows[0], scores[0]) if s > 0]
+        expected = [(int(r), float(s)) for r, s in zip(rows[0], scores[0]) if s > 0]
+        got = ours.search(query, 25)
+        # The same scores rank for rank; rows scoring above the last one are the same rows; equal
+        # scores come by row number (bm25s leaves their order, and which tie makes the cut, to argpartition).
+        assert [s for _, s in got] == [s for _, s in expected]
+        assert {r for r, s in got if s > got[-1][1]} == {r for r, s in expected if s > expected[-1][1]}
+        assert got == sorted(got, key=lambda p: (-p[1], p[0]))
         assert ours.score_rows(query, range(100, 200)) == built.score_rows(query, range(100, 200))
 
 
@@ -80,3 +86,17 @@ def test_an_index_saved_with_a_non_occurrence_term_is_read_by_bm25s(tmp_path):
     assert SavedScores.open(tmp_path) is None
     loaded = KeywordIndex.load(tmp_path)
     assert not isinstance(loaded._retriever, SavedScores) and loaded.search(tok.tokens("秀洲面积"), 2)[0][0] == 2
+
+
+def test_top_rows_is_exact_on_mostly_zero_scores_with_ties():
+    import numpy as np
+
+    from qa.keyword_index import top_rows
+
+    rng = np.random.default_rng(0)
+    scores = np.zeros(20_000, np.float32)
+    hit = rng.choice(len(scores), 500, replace=False)
+    scores[hit] = rng.integers(1, 20, 500).astype(np.float32)  # many equal scores
+    for k in (1, 7, 50, 499, 500, 600, 20_000):
+        assert top_rows(scores, k).tolist() == sorted(range(len(scores)), key=lambda i: (-scores[i], i))[:k]
+    assert top_rows(scores[:0], 5).tolist() == [] and top_rows(scores, 0).tolist() == []
