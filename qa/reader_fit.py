@@ -91,7 +91,7 @@ def read_dev(qset: QuestionSet) -> list[DevRead]:
                 best = spans[0]
                 score = f1(hits[best.passage].chunk.text[best.start : best.end], answers)
             out.append(DevRead(name, bool(answers), abstain_features(query, hits, spans, is_name), score,
-                               unit_features(query, hits, units, candidates),
+                               unit_features(query, hits, units, candidates, view),
                                [bool(answers) and contains_any(c, answers) for c in cited],
                                [f1(x, answers) if answers else 0.0 for x in said]))
     assistant.index.close()

@@ -188,6 +188,7 @@ def test_the_sentence_chooser_learns_to_prefer_the_unit_that_covers_the_question
 
 
 def test_unit_features_weigh_what_is_asked_over_the_topic(question_analyzer):
+    from qa.answer_features import question_view
     from qa.reader import UNIT_FEATURES, ReadSpan, unit_features
     from qa.schema import Chunk, Hit
 
@@ -198,6 +199,7 @@ def test_unit_features_weigh_what_is_asked_over_the_topic(question_analyzer):
     query = question_analyzer.run("温州后进支部转化了多少个？")
     candidates = [ReadSpan(0, 0, 2, 1.0, 0), ReadSpan(0, 21, 24, 1.0, 1), ReadSpan(0, 32, 35, 1.0, 2)]
     rows = unit_features(query, hits, units, candidates)
+    assert unit_features(query, hits, units, candidates, question_view(query)) == rows  # a view passed in is the same
     column = {name: [row[i] for row in rows] for i, name in enumerate(UNIT_FEATURES)}
     for name in ("local_coverage", "untitled_coverage", "bigram_overlap", "char_overlap"):
         assert max(column[name]) == column[name][1] > column[name][0], name
