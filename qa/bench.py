@@ -175,11 +175,11 @@ def markdown(result: dict) -> str:
         ]
     for s in result.get("scales") or []:
         lines += [f"## synthetic scale: {s['n']:,} passages ({s.get('pool', 'seeds')} sentences)", "",
-                  "| store | vector index | recall@10 (questions / moved passages) | vector p50 ms | keyword p50 ms | hybrid p50 ms | open s | "
+                  "| store | vector index | recall@10 (questions / moved passages: calibration, fresh) | vector p50 ms | keyword p50 ms | hybrid p50 ms | open s | "
                   "add one doc s | build s | peak RSS MB | server peak RSS MB | one-shot qa ask s / peak RSS MB |",
                   "|---|---|---|---|---|---|---|---|---|---|---|---|",
                   f"| {s.get('store', 'local')} | {s['vector_index']} {s['vector_params']} | {s['vector_recall_at_10']} / "
-                  f"{s.get('calibration_recall_at_10') or '—'} | {s['vector_p50_ms']} | "
+                  f"{s.get('calibration_recall_at_10') or '—'}, {s.get('moved_recall_at_10', '—')} | {s['vector_p50_ms']} | "
                   f"{s['keyword_p50_ms']} | {s['hybrid_p50_ms']} | {s['open_s']} | {s['add_one_doc_s']} | "
                   f"{s['build_s']} | {s['peak_rss_mb']} | {s.get('server_peak_rss_mb')} | "
                   f"{s.get('ask_s')} / {s.get('ask_peak_rss_mb')} |", ""]

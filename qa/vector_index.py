@@ -3,7 +3,8 @@
 Up to ``exact_max`` passages the search is exact (``IndexFlatIP``). Beyond that an IVF index
 is trained on the corpus's own vectors and its ``nprobe`` is chosen at build time: the
 smallest that reaches ``target_recall`` recall@10 against exact search, measured on sampled
-passages perturbed into queries. ``auto`` builds ``ivf-pq``: the lists hold 4-bit product-
+passages perturbed into queries, or, where the widest allowed probe stays under that, the
+smallest that keeps ``recall_floor``. ``auto`` builds ``ivf-pq``: the lists hold 4-bit product-
 quantised codes scanned with SIMD (FAISS's fast-scan), and the best ``pq_refine`` codes
 found are re-scored exactly against the stored vectors; at a million passages it reaches the
 recall of ``ivf`` (IVF-Flat, every vector scanned in full) about 5× faster. Kind, parameters
@@ -135,21 +136,40 @@ class VectorIndex:
         return hnsw
 
     def _calibrate(self, vectors: np.ndarray, knob: str, settings: VectorIndexSettings) -> dict:
-        """The smallest search breadth whose recall@10 against exact search reaches the target."""
+        """The smallest search breadth whose recall@10 against exact search reaches the target;
+        where the widest allowed breadth stays under it, the smallest that keeps the floor.
+
+        Doubling brackets the breadth, bisection narrows the bracket to an eighth. Past the
+        target's reach, breadth buys recall slowly for its time: at 1M synthetic passages the
+        calibration queries got 0.971 / 0.981 / 0.985 / 0.987 at nprobe 128 / 192 / 224 / 256
+        for 1.5 / 1.9 / 2.1 / 2.3 ms, so the widest probe cost a fifth more time than the floor
+        for 0.006 of recall."""
         import faiss
 
         queries = calibration_queries(vectors, settings.calibration_queries)
         k = min(10, len(vectors))
         _, truth = faiss.knn(queries, vectors, k, metric=faiss.METRIC_INNER_PRODUCT)
-        value, recall = 1, 0.0
-        limit = settings.ivf_nprobe_max if knob == "nprobe" else settings.hnsw_ef_max
-        while True:
+
+        def recall_at(value: int) -> float:
             self._apply({knob: value})
-            _, found = self._search(queries, k)
-            recall = recall_at_k(found, truth)
-            if recall >= settings.target_recall or value >= limit:
-                return {knob: value, "recall_at_10": round(recall, 4)}
+            return recall_at_k(self._search(queries, k)[1], truth)
+
+        limit = settings.ivf_nprobe_max if knob == "nprobe" else settings.hnsw_ef_max
+        measured, value = {}, 1
+        while True:
+            measured[value] = recall_at(value)
+            if measured[value] >= settings.target_recall or value >= limit:
+                break
             value = min(limit, value * 2 if knob == "nprobe" else max(value * 2, 16))
+        goal = settings.target_recall if measured[value] >= settings.target_recall else settings.recall_floor
+        high = min((v for v, r in measured.items() if r >= goal), default=value)
+        low = max((v for v, r in measured.items() if r < goal and v < high), default=0)
+        while high - low > max(1, high // 8) and measured[high] >= goal:
+            middle = (low + high) // 2
+            measured[middle] = recall_at(middle)
+            low, high = (low, middle) if measured[middle] >= goal else (middle, high)
+        self._apply({knob: high})
+        return {knob: high, "recall_at_10": round(measured[high], 4), "recall_goal": goal}
 
     def _apply(self, info: dict) -> None:
         import faiss

@@ -47,6 +47,36 @@ def test_approximate_index_is_calibrated_to_the_recall_target(tmp_path, kind):
     assert np.allclose(again.vectors()[:5], vectors[:5], atol=1e-6)
 
 
+def _calibration_recall(index: VectorIndex, vectors: np.ndarray, nprobe: int) -> float:
+    import faiss
+
+    from qa.vector_index import calibration_queries, recall_at_k
+
+    queries = calibration_queries(vectors, VectorIndexSettings().calibration_queries)
+    _, truth = faiss.knn(queries, vectors, 10, metric=faiss.METRIC_INNER_PRODUCT)
+    probed = VectorIndex(index._index, {**index.info, "nprobe": nprobe})
+    return recall_at_k([[r for r, _ in hits] for hits in probed.search(queries, 10)], truth)
+
+
+def test_calibration_takes_the_smallest_breadth_not_the_next_power_of_two():
+    vectors = clustered(6000)
+    index = VectorIndex.build(vectors, VectorIndexSettings(kind="ivf", target_recall=0.98))
+    nprobe = index.info["nprobe"]
+    assert index.info["recall_goal"] == 0.98
+    # IVF-Flat's recall only grows with the lists probed, and below 16 lists the bisection is
+    # exact: one fewer must miss the target.
+    assert _calibration_recall(index, vectors, nprobe) >= 0.98 > _calibration_recall(index, vectors, nprobe - 1)
+
+
+def test_calibration_settles_at_the_floor_where_the_target_is_out_of_reach():
+    vectors = clustered(6000)
+    settings = VectorIndexSettings(kind="ivf", target_recall=1.0, recall_floor=0.95, ivf_nprobe_max=8)
+    index = VectorIndex.build(vectors, settings)
+    nprobe = index.info["nprobe"]
+    assert index.info["recall_goal"] == 0.95 and nprobe < 8  # not the widest probe allowed
+    assert index.info["recall_at_10"] >= 0.95 > _calibration_recall(index, vectors, nprobe - 1)
+
+
 def test_auto_chooses_exact_search_for_small_corpora_and_ivf_beyond():
     small = VectorIndex.build(clustered(500), VectorIndexSettings(exact_max=1000))
     large = VectorIndex.build(clustered(3000), VectorIndexSettings(exact_max=1000))
