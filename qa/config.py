@@ -72,13 +72,20 @@ class VectorIndexSettings:
     # query at 100k × 384 on one core here), past that IVF answers in about 1 ms (`qa bench --scale`).
     exact_max: int = 50_000
     target_recall: float = 0.995  # recall@10 against exact search that calibration aims for
-    # The floor promised: when IVF's widest probe stays under it, `auto` builds HNSW instead
-    # (1M synthetic passages: IVF 0.93 at nprobe 256, HNSW 0.985 at ef 1,024, build 4.7× longer).
+    # The floor promised: where the widest breadth misses the target, calibration takes the
+    # smallest that keeps the floor; when IVF's widest probe stays under it, `auto` builds HNSW
+    # instead (1M synthetic passages: IVF 0.93 at nprobe 256, HNSW 0.985 at ef 1,024, build 4.7×
+    # longer).
     recall_floor: float = 0.98
-    calibration_queries: int = 300
+    # Moved passages the breadth is chosen on. One draw of 300 put recall@10 at 100k synthetic
+    # passages, nprobe 224, anywhere in 0.992–0.996 (five seeds): a breadth a step off the target.
+    calibration_queries: int = 1000
     ivf_lists_per_sqrt: float = 4.0  # nlist = 4·√n, FAISS's usual range (4–16·√n)
     ivf_train_per_list: int = 64
-    ivf_nprobe_max: int = 256
+    # The most vectors a question's probe may scan: the widest breadth calibration tries is this
+    # many lists' worth. 256 lists at 1M passages (nlist 4,000), about 2 ms with 4-bit codes; a
+    # cap on lists instead stopped 100k passages (79 a list) at 0.994, short of the target.
+    ivf_scan_max: int = 64_000
     # ivf-pq re-scores this many of the best codes with the exact vectors, whatever k (at least k).
     # At 1M synthetic passages, nprobe 256, k 10, recall@10 of the calibration queries (the hard
     # kind) re-scoring 40 / 160 / 320 / 640 / 1,280: 0.779 / 0.937 / 0.967 / 0.981 / 0.987

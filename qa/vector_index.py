@@ -154,7 +154,10 @@ class VectorIndex:
             self._apply({knob: value})
             return recall_at_k(self._search(queries, k)[1], truth)
 
-        limit = settings.ivf_nprobe_max if knob == "nprobe" else settings.hnsw_ef_max
+        limit = settings.hnsw_ef_max
+        if knob == "nprobe":
+            nlist = faiss.extract_index_ivf(self._index).nlist
+            limit = max(1, min(nlist, settings.ivf_scan_max * nlist // len(vectors)))
         measured, value = {}, 1
         while True:
             measured[value] = recall_at(value)

@@ -70,7 +70,7 @@ def test_calibration_takes_the_smallest_breadth_not_the_next_power_of_two():
 
 def test_calibration_settles_at_the_floor_where_the_target_is_out_of_reach():
     vectors = clustered(6000)
-    settings = VectorIndexSettings(kind="ivf", target_recall=1.0, recall_floor=0.95, ivf_nprobe_max=8)
+    settings = VectorIndexSettings(kind="ivf", target_recall=1.0, recall_floor=0.95, ivf_scan_max=320)  # 8 of 153 lists
     index = VectorIndex.build(vectors, settings)
     nprobe = index.info["nprobe"]
     assert index.info["recall_goal"] == 0.95 and nprobe < 8  # not the widest probe allowed
@@ -106,7 +106,7 @@ def test_unknown_kind_is_refused():
 def test_auto_builds_hnsw_when_ivf_cannot_reach_the_target():
     vectors = clustered(6000)
     # One list probed at most: IVF cannot reach 0.98 on these crowded points, HNSW can.
-    settings = VectorIndexSettings(exact_max=1000, ivf_nprobe_max=1, target_recall=0.985, recall_floor=0.98)
+    settings = VectorIndexSettings(exact_max=1000, ivf_scan_max=40, target_recall=0.985, recall_floor=0.98)
     index = VectorIndex.build(vectors, settings)
     assert index.info["kind"] == "hnsw" and index.info["recall_at_10"] >= 0.98
     assert index.info["instead_of"]["kind"] == "ivf-pq" and index.info["instead_of"]["recall_at_10"] < 0.98
