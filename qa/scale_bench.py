@@ -301,13 +301,15 @@ def bench_scale(n: int, settings: Settings, work: Path, pool: SentencePool | Non
     open_s = time.perf_counter() - t
 
     asked, queries = synthetic_queries(pool, QUERIES)
-    _, truth = faiss.knn(queries, vectors, 10, metric=faiss.METRIC_INNER_PRODUCT)
-    recall = recall_at_k([[row for row, _ in index.vector_search(q, 10)] for q in queries], truth)
+
+    def recall_on(asking: np.ndarray) -> float:
+        _, truth = faiss.knn(asking, vectors, 10, metric=faiss.METRIC_INNER_PRODUCT)
+        return recall_at_k([[row for row, _ in index.vector_search(q, 10)] for q in asking], truth)
+
+    recall = recall_on(queries)
     # Moved passages of the calibration's kind, not the ones it chose the breadth on: its
     # recall measured out of sample.
-    moved = calibration_queries(vectors, FRESH_MOVED, seed=FRESH_MOVED_SEED)
-    _, moved_truth = faiss.knn(moved, vectors, 10, metric=faiss.METRIC_INNER_PRODUCT)
-    moved_recall = recall_at_k([[row for row, _ in index.vector_search(q, 10)] for q in moved], moved_truth)
+    moved_recall = recall_on(calibration_queries(vectors, FRESH_MOVED, seed=FRESH_MOVED_SEED))
     vector_ms = _median_ms(lambda q: index.vector_search(q, 10), queries)
     keyword_ms = _median_ms(lambda s: index.keyword_search(pool.tokens[s], settings.retrieval.candidates), asked)
     retriever = HybridRetriever(index, _FixedEncoder(settings.model, int(vectors.shape[1])), settings.retrieval)
